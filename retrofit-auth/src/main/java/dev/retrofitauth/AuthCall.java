@@ -1,0 +1,312 @@
+package dev.retrofitauth;
+
+import dev.retrofitauth.AuthInterceptor.AuthMark;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okio.Timeout;
+import org.jspecify.annotations.Nullable;
+import retrofit2.Call;
+import retrofit2.Callback;
+import retrofit2.Invocation;
+import retrofit2.Response;
+
+/**
+ * Wraps a Retrofit call: waits for a running refresh before it is sent, and after a 401 waits for
+ * the shared refresh and sends a clone of the call, once.
+ */
+final class AuthCall<T> implements Call<T> {
+  private static final AtomicIntegerFieldUpdater<AuthCall<?>> DELIVERED =
+      newUpdater();
+
+  @SuppressWarnings({"unchecked", "rawtypes"}) // The updater's type cannot name AuthCall<?>.
+  private static AtomicIntegerFieldUpdater<AuthCall<?>> newUpdater() {
+    return (AtomicIntegerFieldUpdater) AtomicIntegerFieldUpdater.newUpdater(AuthCall.class, "delivered");
+  }
+
+  private final RefreshManager manager;
+  private final Call<T> delegate;
+
+  private volatile Call<T> attempt;
+  private volatile boolean canceled;
+  private volatile @Nullable Waiter waiter;
+  private volatile int delivered;
+  private @Nullable Callback<T> callback;
+  private boolean executed; // Guarded by this.
+
+  AuthCall(RefreshManager manager, Call<T> delegate) {
+    this.manager = manager;
+    this.delegate = delegate;
+    this.attempt = delegate;
+  }
+
+  @Override
+  public Response<T> execute() throws IOException {
+    markExecuted();
+    MethodPolicy policy = policy();
+    if (policy == null) return delegate.execute(); // The request can't be built: let Retrofit say why.
+    if (!policy.noAuth && manager.mayWaitBeforeSend()) {
+      BlockingWaiter beforeSend = new BlockingWaiter(false, policy);
+      waiter = beforeSend;
+      if (manager.awaitBeforeSend(beforeSend)) {
+        cancelIfCanceled(beforeSend);
+        beforeSend.await();
+      }
+    }
+    Response<T> response = send(delegate);
+    String sentHeader = refreshableHeader(policy, response);
+    if (sentHeader == null) return response;
+
+    BlockingWaiter afterUnauthorized = new BlockingWaiter(true, policy);
+    waiter = afterUnauthorized;
+    manager.onUnauthorized(sentHeader, afterUnauthorized);
+    cancelIfCanceled(afterUnauthorized);
+    if (!afterUnauthorized.await()) return response;
+    manager.countRetry();
+    return send(delegate.clone());
+  }
+
+  private Response<T> send(Call<T> call) throws IOException {
+    attempt = call;
+    if (canceled) call.cancel();
+    Response<T> response = call.execute();
+    checkInterceptor(response);
+    return response;
+  }
+
+  @Override
+  public void enqueue(Callback<T> callback) {
+    if (callback == null) throw new NullPointerException("callback == null");
+    markExecuted();
+    this.callback = callback;
+    MethodPolicy policy = policy();
+    if (policy == null) {
+      start(delegate, MethodPolicy.DEFAULT, false); // The request can't be built: let Retrofit say why.
+      return;
+    }
+    if (!policy.noAuth && manager.mayWaitBeforeSend()) {
+      AsyncWaiter beforeSend = new AsyncWaiter(false, policy, null);
+      waiter = beforeSend;
+      if (manager.awaitBeforeSend(beforeSend)) {
+        cancelIfCanceled(beforeSend);
+        return;
+      }
+    }
+    start(delegate, policy, true);
+  }
+
+  private void start(Call<T> call, MethodPolicy policy, boolean first) {
+    attempt = call;
+    if (canceled) call.cancel();
+    call.enqueue(
+        new Callback<T>() {
+          @Override
+          public void onResponse(Call<T> call, Response<T> response) {
+            try {
+              checkInterceptor(response);
+            } catch (IllegalStateException e) {
+              deliverFailure(e);
+              return;
+            }
+            String sentHeader = first ? refreshableHeader(policy, response) : null;
+            if (sentHeader == null) {
+              deliverResponse(response);
+              return;
+            }
+            AsyncWaiter afterUnauthorized = new AsyncWaiter(true, policy, response);
+            waiter = afterUnauthorized;
+            manager.onUnauthorized(sentHeader, afterUnauthorized);
+            cancelIfCanceled(afterUnauthorized);
+          }
+
+          @Override
+          public void onFailure(Call<T> call, Throwable t) {
+            deliverFailure(t);
+          }
+        });
+  }
+
+  private void deliverResponse(Response<T> response) {
+    if (!DELIVERED.compareAndSet(this, 0, 1)) return; // Do not signal the callback twice!
+    callback.onResponse(this, response);
+  }
+
+  private void deliverFailure(Throwable t) {
+    if (!DELIVERED.compareAndSet(this, 0, 1)) return; // Do not signal the callback twice!
+    callback.onFailure(this, t);
+  }
+
+  /** Returns the policy of the service method, or null if the request cannot be built. */
+  private @Nullable MethodPolicy policy() {
+    Request request;
+    try {
+      request = delegate.request();
+    } catch (RuntimeException e) {
+      return null;
+    }
+    return manager.policies.get(request.tag(Invocation.class));
+  }
+
+  /**
+   * Returns the {@code Authorization} header that {@code response}'s request carried if the
+   * response is a 401 that a refresh may fix, or null to hand the response over as it is.
+   */
+  private @Nullable String refreshableHeader(MethodPolicy policy, Response<T> response) {
+    if (response.code() != 401 || policy.noAuth || policy.noRetry) return null;
+    okhttp3.Response network = response.raw().networkResponse();
+    if (network == null) return null; // From the cache.
+    Request sent = network.request();
+    // Withheld on purpose (another origin, cleartext, the caller's own header): not ours to fix.
+    if (sent.tag(AuthMark.class) != AuthMark.ATTACHED) return null;
+    String header = sent.header(AuthInterceptor.AUTHORIZATION);
+    if (header == null) return null; // OkHttp removed it on a redirect to another host.
+    RequestBody body = sent.body();
+    if (body != null && body.isOneShot()) return null; // It cannot be sent again.
+    return header;
+  }
+
+  private void checkInterceptor(Response<T> response) {
+    okhttp3.Response network = response.raw().networkResponse();
+    if (network != null
+        && network.request().tag(AuthMark.class) == null
+        && manager.currentHeader() != null) {
+      throw new IllegalStateException(
+          "The request was sent without passing through auth.interceptor(). Add it to the "
+              + "OkHttpClient that Retrofit uses: new OkHttpClient.Builder()"
+              + ".addInterceptor(auth.interceptor())");
+    }
+  }
+
+  private void cancelIfCanceled(Waiter waiter) {
+    if (canceled && manager.cancel(waiter)) waiter.fail(new IOException("Canceled"));
+  }
+
+  private synchronized void markExecuted() {
+    if (executed) throw new IllegalStateException("Already executed.");
+    executed = true;
+  }
+
+  @Override
+  public synchronized boolean isExecuted() {
+    return executed;
+  }
+
+  @Override
+  public void cancel() {
+    canceled = true;
+    attempt.cancel();
+    Waiter waiting = waiter;
+    if (waiting != null) cancelIfCanceled(waiting);
+  }
+
+  @Override
+  public boolean isCanceled() {
+    return canceled || attempt.isCanceled();
+  }
+
+  @Override
+  public AuthCall<T> clone() {
+    return new AuthCall<>(manager, delegate.clone());
+  }
+
+  @Override
+  public Request request() {
+    return attempt.request();
+  }
+
+  @Override
+  public Timeout timeout() {
+    return attempt.timeout();
+  }
+
+  @Override
+  public String toString() {
+    return "AuthCall{" + delegate + "}";
+  }
+
+  /** Parks the thread of a synchronous call until the refresh it waits for has ended. */
+  private final class BlockingWaiter extends Waiter {
+    private final CountDownLatch done = new CountDownLatch(1);
+    private boolean retry;
+    private @Nullable IOException failure;
+
+    BlockingWaiter(boolean sent, MethodPolicy policy) {
+      super(sent, policy);
+    }
+
+    @Override
+    void proceed() {
+      retry = true;
+      done.countDown();
+    }
+
+    @Override
+    void passThrough() {
+      retry = false;
+      done.countDown();
+    }
+
+    @Override
+    void fail(IOException e) {
+      failure = e;
+      done.countDown();
+    }
+
+    /** Returns true to send the call (again), false to return the response it has. */
+    boolean await() throws IOException {
+      boolean interrupted = false;
+      try {
+        while (true) {
+          try {
+            done.await();
+            break;
+          } catch (InterruptedException e) {
+            if (manager.cancel(this)) {
+              Thread.currentThread().interrupt();
+              throw new InterruptedIOException("interrupted while waiting for a token refresh");
+            }
+            interrupted = true; // Already released: the answer is a moment away.
+          }
+        }
+      } finally {
+        if (interrupted) Thread.currentThread().interrupt();
+      }
+      // The latch's happens-before edge makes the fields written before countDown() visible.
+      if (failure != null) throw failure;
+      return retry;
+    }
+  }
+
+  /** Continues an asynchronous call when the refresh it waits for has ended. */
+  private final class AsyncWaiter extends Waiter {
+    private final @Nullable Response<T> unauthorized;
+
+    AsyncWaiter(boolean sent, MethodPolicy policy, @Nullable Response<T> unauthorized) {
+      super(sent, policy);
+      this.unauthorized = unauthorized;
+    }
+
+    @Override
+    void proceed() {
+      if (sent) {
+        manager.countRetry();
+        start(delegate.clone(), policy, false);
+      } else {
+        start(delegate, policy, true);
+      }
+    }
+
+    @Override
+    void passThrough() {
+      deliverResponse(unauthorized);
+    }
+
+    @Override
+    void fail(IOException e) {
+      deliverFailure(e);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+package dev.retrofitauth;
+
+import java.io.IOException;
+
+/**
+ * Hears how the session changes. Register one with {@link RefreshManager.Builder#listener}.
+ *
+ * <p>Each event is delivered once, on the thread that caused it (often the manager's refresh
+ * executor), and never while the manager holds a lock. Keep the methods short: a slow listener
+ * delays the calls that wait for a refresh. No event carries a token. An exception thrown by a
+ * listener is caught and ignored so that it cannot break the calls it reports on.
+ *
+ * <p>All methods do nothing by default; override the ones you need.
+ */
+public abstract class AuthListener {
+  /** Why the session ended. */
+  public enum SignOutReason {
+    /** The {@link RefreshApi} threw {@link RefreshRejectedException}. The tokens were cleared. */
+    REFRESH_REJECTED,
+    /** The application called {@link RefreshManager#signOut()}. The tokens were cleared. */
+    SIGN_OUT_CALLED,
+    /**
+     * The server answered 401 and no refresh was possible: there is no {@link RefreshApi} or no
+     * refresh token. The tokens were cleared only if the manager was built with {@link
+     * RefreshManager.Builder#clearTokensWhenUnrefreshable(boolean)}. Told once per access token.
+     */
+    NO_REFRESH_POSSIBLE
+  }
+
+  /** {@link RefreshManager#signIn(Tokens)} stored new tokens. */
+  public void onSignedIn() {}
+
+  /** A refresh succeeded and its tokens were saved. */
+  public void onRefreshed() {}
+
+  /**
+   * A refresh failed for a reason that may go away. The tokens were kept. {@code cause} is what the
+   * {@link RefreshApi} threw, or the failure the manager saw.
+   */
+  public void onRefreshFailed(IOException cause) {}
+
+  /** The session ended for {@code reason}. */
+  public void onSignedOut(SignOutReason reason) {}
+
+  /**
+   * The {@link TokenStore} failed to load or write, or found data it could not read. The manager
+   * keeps working with the tokens it holds in memory.
+   */
+  public void onStoreFailed(Exception cause) {}
+}

@@ -1,0 +1,934 @@
+package dev.retrofitauth;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Random;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import okhttp3.HttpUrl;
+import okhttp3.Interceptor;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Holds the session's tokens and runs the one shared refresh that every call with a 401 waits for.
+ *
+ * <pre>{@code
+ * RefreshManager auth = RefreshManager.builder()
+ *     .tokenStore(TokenStore.inMemory())
+ *     .refreshApi(current -> {
+ *       Response<TokenJson> r = authService.refresh(current.refreshToken()).execute();
+ *       if (r.code() == 400 || r.code() == 401) throw new RefreshRejectedException("revoked");
+ *       if (!r.isSuccessful()) throw new IOException("refresh failed: HTTP " + r.code());
+ *       return Tokens.of(r.body().accessToken, r.body().refreshToken);
+ *     })
+ *     .build();
+ *
+ * OkHttpClient client = new OkHttpClient.Builder()
+ *     .addInterceptor(auth.interceptor())
+ *     .build();
+ * Retrofit retrofit = new Retrofit.Builder()
+ *     .baseUrl("https://api.example.com/")
+ *     .client(client)
+ *     .addCallAdapterFactory(AuthCallAdapterFactory.create(auth))
+ *     .build();
+ * }</pre>
+ *
+ * <h2>Single flight</h2>
+ *
+ * <p>When a call gets a 401, it asks the manager for a refresh and names the token it sent. If the
+ * manager already holds another token, the call is retried with it at once and no refresh runs
+ * (the call was sent before another call's refresh finished). If a refresh is running, the call
+ * joins it. Otherwise the call starts one. Every call that joined a refresh sees the same outcome:
+ *
+ * <ul>
+ *   <li>Success: the new tokens are saved to the {@link TokenStore} before any waiting call is
+ *       released, then each call is sent again, once.
+ *   <li>{@link RefreshRejectedException}: the tokens are cleared once, listeners hear one {@link
+ *       AuthListener#onSignedOut} and each call gets its original 401.
+ *   <li>Any other exception: the tokens are kept and each call fails with an {@link IOException}
+ *       whose cause is the refresh failure. For a short, growing interval afterwards (the {@linkplain
+ *       Builder#refreshBackoff backoff}) further 401s fail at once with the same cause instead of
+ *       refreshing again; after it, the next 401 tries again.
+ * </ul>
+ *
+ * <h2>Threads</h2>
+ *
+ * <p>Instances are thread-safe. The {@link RefreshApi} runs on the manager's refresh executor,
+ * never on an OkHttp thread. Asynchronous calls park no thread while they wait; a synchronous
+ * {@code execute()} blocks its caller. The manager calls no user code (refresh API, store,
+ * listeners, callbacks) while it holds its lock.
+ */
+public final class RefreshManager {
+  /** A source of the current time, so that tests can move time forward without waiting. */
+  public interface Clock {
+    /** Returns the current time in milliseconds since the epoch. */
+    long currentTimeMillis();
+  }
+
+  // How a refresh ended, as seen by its waiters.
+  static final int SUCCEEDED = 0;
+  static final int REJECTED = 1;
+  static final int FAILED = 2;
+  static final int UNREFRESHABLE = 3;
+  static final int SUPERSEDED = 4;
+
+  final TokenStore store;
+  final @Nullable RefreshApi refreshApi;
+  final Executor executor;
+  final Clock clock;
+  final long leewayMillis;
+  final boolean allowCleartext;
+  final boolean clearTokensWhenUnrefreshable;
+  final long backoffInitialMillis;
+  final long backoffMaxMillis;
+  private final AuthListener[] listeners;
+
+  final Origins origins = new Origins();
+  final MethodPolicy.Cache policies = new MethodPolicy.Cache();
+  private final Interceptor interceptor = new AuthInterceptor(this);
+  // Marks the thread that runs the RefreshApi: a call it makes must not wait for itself.
+  private final ThreadLocal<Boolean> refreshThread = new ThreadLocal<>();
+  private final AtomicLong retries = new AtomicLong();
+  private final Random jitter = new Random();
+
+  private final Object lock = new Object();
+
+  // Read without the lock on every request; written only under it.
+  private volatile @Nullable Tokens tokens;
+  private volatile @Nullable String header;
+  private volatile boolean refreshing;
+
+  // Guarded by lock.
+  private long generation;
+  private @Nullable Flight flight;
+  private long unrefreshableToldFor = -1L;
+  private int consecutiveFailures;
+  private long backoffUntilMillis;
+  private @Nullable IOException lastFailure;
+  private long writtenGeneration;
+  private boolean writing;
+  private boolean storeInSync = true;
+  private long refreshesStarted;
+  private long refreshesSucceeded;
+  private long refreshesRejected;
+  private long refreshesFailed;
+  private long stale401s;
+  private int waitingCalls;
+
+  private RefreshManager(Builder builder) {
+    this.store = builder.store;
+    this.refreshApi = builder.refreshApi;
+    this.executor = builder.executor != null ? builder.executor : defaultExecutor();
+    this.clock = builder.clock;
+    this.leewayMillis = builder.leewayMillis;
+    this.allowCleartext = builder.allowCleartext;
+    this.clearTokensWhenUnrefreshable = builder.clearTokensWhenUnrefreshable;
+    this.backoffInitialMillis = builder.backoffInitialMillis;
+    this.backoffMaxMillis = builder.backoffMaxMillis;
+    this.listeners = builder.listeners.toArray(new AuthListener[0]);
+    for (HttpUrl origin : builder.origins) origins.add(origin);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Returns the OkHttp interceptor that adds {@code Authorization: Bearer <access token>} to each
+   * request. Add it with {@link okhttp3.OkHttpClient.Builder#addInterceptor}; as a network
+   * interceptor it fails every request.
+   *
+   * <p>The token goes only to allowed origins: the base URLs of the Retrofit instances that an
+   * {@link AuthCallAdapterFactory} of this manager serves, plus those added with {@link
+   * Builder#allowedOrigin}. It never goes over cleartext HTTP except to loopback, unless {@link
+   * Builder#allowCleartext} is set. It is not added to requests of {@link NoAuth} methods, to
+   * requests that already have an {@code Authorization} header, or when the manager holds no
+   * tokens.
+   */
+  public Interceptor interceptor() {
+    return interceptor;
+  }
+
+  /** Returns the current tokens, or null if the user is signed out. */
+  public @Nullable Tokens currentTokens() {
+    return tokens;
+  }
+
+  /**
+   * Replaces the tokens, saves them to the store and tells listeners. A refresh that is running
+   * is superseded: its result is discarded and the calls waiting for it are sent with {@code
+   * tokens}. Blocks until the store has saved the tokens.
+   */
+  public void signIn(Tokens tokens) {
+    Objects.requireNonNull(tokens, "tokens == null");
+    changeSession(tokens);
+    fire(Event.SIGNED_IN, null, null);
+  }
+
+  /**
+   * Clears the tokens from memory and from the store, and tells listeners once. A refresh that is
+   * running is superseded: its result is discarded, calls that got a 401 while waiting for it get
+   * that 401, and calls that had not been sent are sent without a token. Blocks until the store
+   * has been cleared.
+   */
+  public void signOut() {
+    boolean wasSignedIn = tokens != null;
+    changeSession(null);
+    if (wasSignedIn) fire(Event.SIGNED_OUT, AuthListener.SignOutReason.SIGN_OUT_CALLED, null);
+  }
+
+  private void changeSession(@Nullable Tokens newTokens) {
+    Flight superseded;
+    long persist;
+    Waiter waiters = null;
+    synchronized (lock) {
+      superseded = flight;
+      if (superseded != null) {
+        flight = null;
+        refreshing = false;
+        waiters = detachWaiters(superseded);
+      }
+      setTokens(newTokens);
+      consecutiveFailures = 0;
+      backoffUntilMillis = 0L;
+      lastFailure = null;
+      persist = generation;
+    }
+    persist(persist);
+    if (superseded != null) release(waiters, SUPERSEDED, null, false, newTokens == null);
+  }
+
+  /** Returns counters that describe what the manager has done so far. */
+  public Stats stats() {
+    synchronized (lock) {
+      return new Stats(
+          refreshesStarted,
+          refreshesSucceeded,
+          refreshesRejected,
+          refreshesFailed,
+          stale401s,
+          retries.get(),
+          waitingCalls);
+    }
+  }
+
+  // ---- Used by the interceptor and AuthCall. ----
+
+  @Nullable String currentHeader() {
+    return header;
+  }
+
+  boolean mayReceiveToken(HttpUrl url) {
+    return origins.contains(url) && (url.isHttps() || allowCleartext || Origins.isLoopback(url));
+  }
+
+  void allowOrigin(HttpUrl url) {
+    origins.add(url);
+  }
+
+  void countRetry() {
+    retries.incrementAndGet();
+  }
+
+  /** Returns false if no call needs to wait before it is sent: the cheap check for the hot path. */
+  boolean mayWaitBeforeSend() {
+    return refreshing || expiresSoon(tokens);
+  }
+
+  /**
+   * Registers {@code waiter}, which has not been sent yet, if it must wait for a refresh: one is
+   * running, or the access token expires within the leeway. Returns false if the call may be sent
+   * at once.
+   */
+  boolean awaitBeforeSend(Waiter waiter) {
+    if (!refreshing && !expiresSoon(tokens)) return false; // The fast path: no lock.
+    if (refreshThread.get() != null) return false;
+    Flight started = null;
+    synchronized (lock) {
+      if (flight == null) {
+        Tokens current = tokens;
+        if (!expiresSoon(current) || !canRefresh(current) || inBackoff()) return false;
+        started = startFlight(current, true);
+      }
+      join(flight, waiter);
+    }
+    if (started != null) launch(started);
+    return true;
+  }
+
+  /**
+   * Handles a 401 for a request that carried {@code sentHeader}. Completes {@code waiter} now if
+   * the answer is known, or registers it with the running refresh.
+   */
+  void onUnauthorized(String sentHeader, Waiter waiter) {
+    if (refreshThread.get() != null) {
+      // The RefreshApi's own call got a 401: waiting would wait for itself.
+      waiter.passThrough();
+      return;
+    }
+    int outcome;
+    IOException failure = null;
+    Flight started = null;
+    boolean tellUnrefreshable = false;
+    long persist = -1L;
+    synchronized (lock) {
+      Tokens current = tokens;
+      if (current == null) {
+        outcome = UNREFRESHABLE; // Signed out since the call was sent.
+      } else if (!sentHeader.equals(header)) {
+        stale401s++;
+        outcome = SUCCEEDED; // Another call's refresh finished after this call was sent.
+      } else if (flight != null) {
+        join(flight, waiter);
+        return;
+      } else if (!canRefresh(current)) {
+        outcome = UNREFRESHABLE;
+        if (unrefreshableToldFor != generation) {
+          tellUnrefreshable = true;
+          if (clearTokensWhenUnrefreshable) {
+            setTokens(null);
+            persist = generation;
+          }
+          unrefreshableToldFor = generation;
+        }
+      } else if (inBackoff()) {
+        outcome = FAILED;
+        failure = lastFailure;
+      } else {
+        started = startFlight(current, false);
+        join(started, waiter);
+        outcome = -1;
+      }
+    }
+    if (started != null) {
+      launch(started);
+      return;
+    }
+    if (persist != -1L) persist(persist);
+    if (tellUnrefreshable) {
+      fire(Event.SIGNED_OUT, AuthListener.SignOutReason.NO_REFRESH_POSSIBLE, null);
+    }
+    complete(waiter, outcome, failure, false, false);
+  }
+
+  /**
+   * Removes {@code waiter} from the refresh it waits for. Returns true if it was removed, and so
+   * will never be completed by the manager; false if it was already completed or never waited.
+   */
+  boolean cancel(Waiter waiter) {
+    synchronized (lock) {
+      Flight owner = (Flight) waiter.owner;
+      if (owner == null) return false;
+      unlink(owner, waiter);
+      waitingCalls--;
+      return true;
+    }
+  }
+
+  // ---- The flight. ----
+
+  private boolean expiresSoon(@Nullable Tokens tokens) {
+    return tokens != null
+        && tokens.hasExpiry()
+        && clock.currentTimeMillis() >= tokens.expiresAtMillis() - leewayMillis;
+  }
+
+  private boolean canRefresh(Tokens tokens) {
+    return refreshApi != null && tokens.refreshToken() != null;
+  }
+
+  private boolean inBackoff() {
+    assert Thread.holdsLock(lock);
+    return lastFailure != null && clock.currentTimeMillis() < backoffUntilMillis;
+  }
+
+  private Flight startFlight(Tokens current, boolean proactive) {
+    assert Thread.holdsLock(lock);
+    Flight started = new Flight(current, generation, proactive);
+    flight = started;
+    refreshing = true;
+    refreshesStarted++;
+    return started;
+  }
+
+  private void join(Flight flight, Waiter waiter) {
+    assert Thread.holdsLock(lock);
+    waiter.owner = flight;
+    waiter.prev = flight.tail;
+    if (flight.tail != null) {
+      flight.tail.next = waiter;
+    } else {
+      flight.head = waiter;
+    }
+    flight.tail = waiter;
+    waitingCalls++;
+  }
+
+  private static void unlink(Flight flight, Waiter waiter) {
+    Waiter prev = waiter.prev;
+    Waiter next = waiter.next;
+    if (prev != null) {
+      prev.next = next;
+    } else {
+      flight.head = next;
+    }
+    if (next != null) {
+      next.prev = prev;
+    } else {
+      flight.tail = prev;
+    }
+    waiter.prev = null;
+    waiter.next = null;
+    waiter.owner = null;
+  }
+
+  /** Takes every waiter off {@code flight}; returns the first, still linked to the others. */
+  private @Nullable Waiter detachWaiters(Flight flight) {
+    assert Thread.holdsLock(lock);
+    Waiter head = flight.head;
+    for (Waiter w = head; w != null; w = w.next) {
+      w.owner = null;
+      waitingCalls--;
+    }
+    flight.head = null;
+    flight.tail = null;
+    return head;
+  }
+
+  private void launch(Flight flight) {
+    try {
+      executor.execute(() -> run(flight));
+    } catch (RejectedExecutionException e) {
+      finish(flight, FAILED, null, new IOException("the refresh executor rejected the refresh", e));
+    }
+  }
+
+  private void run(Flight flight) {
+    Tokens fresh = null;
+    IOException failure = null;
+    int outcome;
+    refreshThread.set(Boolean.TRUE);
+    try {
+      fresh = newerStoredTokens(flight.tokens);
+      if (fresh == null) {
+        fresh = refreshApi.refresh(flight.tokens);
+        if (fresh == null) throw new IOException("RefreshApi.refresh() returned null");
+        String refreshToken = flight.tokens.refreshToken();
+        if (fresh.refreshToken() == null && refreshToken != null) {
+          fresh = fresh.withRefreshToken(refreshToken); // Not rotated: keep the one we have.
+        }
+      }
+      outcome = SUCCEEDED;
+    } catch (RefreshRejectedException e) {
+      outcome = REJECTED;
+      failure = e;
+    } catch (IOException e) {
+      outcome = FAILED;
+      failure = e;
+    } catch (RuntimeException e) {
+      // A bug in user code: report it as a transient failure so that no waiter hangs.
+      outcome = FAILED;
+      failure = new IOException("RefreshApi threw " + e.getClass().getName(), e);
+    } catch (Error e) {
+      finish(flight, FAILED, null, new IOException("RefreshApi threw " + e.getClass().getName(), e));
+      throw e;
+    } finally {
+      refreshThread.remove();
+    }
+    finish(flight, outcome, fresh, failure);
+  }
+
+  /**
+   * Returns tokens that another process saved to the store after {@code failed}, or null. This is
+   * the "re-read the store" step that keeps a shared store from being refreshed twice.
+   */
+  private @Nullable Tokens newerStoredTokens(Tokens failed) {
+    synchronized (lock) {
+      if (!storeInSync || writing) return null; // The store may be behind us, not ahead.
+    }
+    Tokens stored;
+    try {
+      stored = store.load();
+    } catch (IOException | RuntimeException e) {
+      fire(Event.STORE_FAILED, null, e);
+      return null;
+    }
+    if (stored == null || stored.accessToken().equals(failed.accessToken())) return null;
+    return stored;
+  }
+
+  private void finish(Flight flight, int outcome, @Nullable Tokens fresh, @Nullable IOException failure) {
+    Waiter waiters;
+    long persist = -1L;
+    boolean oldTokenUsable;
+    boolean signedOut;
+    synchronized (lock) {
+      if (this.flight == flight) {
+        this.flight = null;
+        refreshing = false;
+      }
+      waiters = detachWaiters(flight);
+      if (flight.generation != generation) {
+        outcome = SUPERSEDED; // signIn() or signOut() ran meanwhile: the newer state wins.
+      } else if (outcome == SUCCEEDED) {
+        refreshesSucceeded++;
+        setTokens(fresh);
+        persist = generation;
+        consecutiveFailures = 0;
+        backoffUntilMillis = 0L;
+        lastFailure = null;
+      } else if (outcome == REJECTED) {
+        refreshesRejected++;
+        setTokens(null);
+        persist = generation;
+      } else {
+        refreshesFailed++;
+        consecutiveFailures++;
+        backoffUntilMillis = clock.currentTimeMillis() + backoffMillis(consecutiveFailures);
+        lastFailure = failure;
+      }
+      signedOut = tokens == null;
+      oldTokenUsable =
+          flight.proactive
+              && flight.tokens.hasExpiry()
+              && clock.currentTimeMillis() < flight.tokens.expiresAtMillis();
+    }
+    // Saved before any waiter is released, so that no call can outlive the refresh token.
+    if (persist != -1L) persist(persist);
+    if (outcome == SUCCEEDED) {
+      fire(Event.REFRESHED, null, null);
+    } else if (outcome == REJECTED) {
+      fire(Event.SIGNED_OUT, AuthListener.SignOutReason.REFRESH_REJECTED, null);
+    } else if (outcome == FAILED) {
+      fire(Event.REFRESH_FAILED, null, failure);
+    }
+    release(waiters, outcome, failure, oldTokenUsable, signedOut);
+  }
+
+  private long backoffMillis(int failures) {
+    if (backoffInitialMillis == 0L) return 0L;
+    long delay = backoffInitialMillis;
+    for (int i = 1; i < failures && delay < backoffMaxMillis; i++) delay *= 2;
+    delay = Math.min(delay, backoffMaxMillis);
+    // Up to 20% less, so that a fleet of clients that failed together does not retry together.
+    return delay - (long) (delay * 0.2 * jitter.nextDouble());
+  }
+
+  private void release(
+      @Nullable Waiter head,
+      int outcome,
+      @Nullable IOException failure,
+      boolean oldTokenUsable,
+      boolean signedOut) {
+    RuntimeException thrown = null;
+    for (Waiter w = head; w != null; ) {
+      Waiter next = w.next;
+      w.prev = null;
+      w.next = null;
+      try {
+        complete(w, outcome, failure, oldTokenUsable, signedOut);
+      } catch (RuntimeException e) {
+        // A callback threw. Release the other waiters first, then let it surface.
+        if (thrown == null) thrown = e;
+      }
+      w = next;
+    }
+    if (thrown != null) throw thrown;
+  }
+
+  private static void complete(
+      Waiter waiter,
+      int outcome,
+      @Nullable IOException failure,
+      boolean oldTokenUsable,
+      boolean signedOut) {
+    switch (outcome) {
+      case SUCCEEDED:
+        waiter.proceed();
+        break;
+      case REJECTED:
+      case UNREFRESHABLE:
+        if (waiter.sent) {
+          waiter.passThrough();
+        } else {
+          waiter.proceed(); // Sent without a token: the caller sees the server's real answer.
+        }
+        break;
+      case FAILED:
+        if (!waiter.sent && oldTokenUsable) {
+          waiter.proceed(); // A proactive refresh failed, but the old token is still valid.
+        } else {
+          waiter.fail(new IOException("Token refresh failed", failure));
+        }
+        break;
+      case SUPERSEDED:
+        if (waiter.sent && signedOut) {
+          waiter.passThrough();
+        } else {
+          waiter.proceed();
+        }
+        break;
+      default:
+        throw new AssertionError(outcome);
+    }
+  }
+
+  private void setTokens(@Nullable Tokens newTokens) {
+    assert Thread.holdsLock(lock);
+    tokens = newTokens;
+    header = newTokens != null ? "Bearer " + newTokens.accessToken() : null;
+    generation++;
+  }
+
+  /**
+   * Writes the state of {@code target} generation, or a newer one, to the store. Writes never
+   * overlap and never hold the lock; a caller whose state another thread is writing waits for it.
+   */
+  private void persist(long target) {
+    boolean interrupted = false;
+    try {
+      synchronized (lock) {
+        while (writtenGeneration < target && writing) {
+          try {
+            lock.wait();
+          } catch (InterruptedException e) {
+            interrupted = true; // The write is short and must not be abandoned halfway.
+          }
+        }
+        if (writtenGeneration >= target) return;
+        writing = true;
+      }
+      while (true) {
+        Tokens toWrite;
+        long writingGeneration;
+        synchronized (lock) {
+          if (writtenGeneration >= generation) {
+            writing = false;
+            lock.notifyAll();
+            return;
+          }
+          toWrite = tokens;
+          writingGeneration = generation;
+        }
+        boolean ok = true;
+        try {
+          if (toWrite != null) {
+            store.save(toWrite);
+          } else {
+            store.clear();
+          }
+        } catch (IOException | RuntimeException e) {
+          ok = false;
+          fire(Event.STORE_FAILED, null, e);
+        }
+        synchronized (lock) {
+          writtenGeneration = writingGeneration;
+          storeInSync = ok;
+          lock.notifyAll();
+        }
+      }
+    } finally {
+      if (interrupted) Thread.currentThread().interrupt();
+    }
+  }
+
+  private enum Event {
+    SIGNED_IN,
+    REFRESHED,
+    REFRESH_FAILED,
+    SIGNED_OUT,
+    STORE_FAILED
+  }
+
+  private void fire(
+      Event event, AuthListener.@Nullable SignOutReason reason, @Nullable Exception cause) {
+    assert !Thread.holdsLock(lock);
+    for (AuthListener listener : listeners) {
+      try {
+        switch (event) {
+          case SIGNED_IN:
+            listener.onSignedIn();
+            break;
+          case REFRESHED:
+            listener.onRefreshed();
+            break;
+          case REFRESH_FAILED:
+            listener.onRefreshFailed((IOException) cause);
+            break;
+          case SIGNED_OUT:
+            listener.onSignedOut(reason);
+            break;
+          case STORE_FAILED:
+            listener.onStoreFailed(cause);
+            break;
+        }
+      } catch (RuntimeException ignored) {
+        // Listeners are user code; one that throws must not break the calls it reports on.
+      }
+    }
+  }
+
+  private static Executor defaultExecutor() {
+    AtomicInteger count = new AtomicInteger();
+    ThreadFactory threads =
+        runnable -> {
+          Thread thread = new Thread(runnable, "retrofit-auth refresh " + count.incrementAndGet());
+          thread.setDaemon(true);
+          return thread;
+        };
+    // Like OkHttp's dispatcher: no idle threads, one per concurrent refresh, reaped after 60 s.
+    return new ThreadPoolExecutor(
+        0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), threads);
+  }
+
+  @Override
+  public String toString() {
+    return "RefreshManager{store=" + store + ", origins=" + origins + "}";
+  }
+
+  /** One refresh, shared by every call that waits for it. */
+  private static final class Flight {
+    final Tokens tokens;
+    final long generation;
+    final boolean proactive;
+    // Guarded by the manager's lock.
+    @Nullable Waiter head;
+    @Nullable Waiter tail;
+
+    Flight(Tokens tokens, long generation, boolean proactive) {
+      this.tokens = tokens;
+      this.generation = generation;
+      this.proactive = proactive;
+    }
+  }
+
+  /** Counters of what a {@link RefreshManager} has done since it was built. */
+  public static final class Stats {
+    private final long refreshesStarted;
+    private final long refreshesSucceeded;
+    private final long refreshesRejected;
+    private final long refreshesFailed;
+    private final long stale401s;
+    private final long retries;
+    private final int waitingCalls;
+
+    Stats(
+        long refreshesStarted,
+        long refreshesSucceeded,
+        long refreshesRejected,
+        long refreshesFailed,
+        long stale401s,
+        long retries,
+        int waitingCalls) {
+      this.refreshesStarted = refreshesStarted;
+      this.refreshesSucceeded = refreshesSucceeded;
+      this.refreshesRejected = refreshesRejected;
+      this.refreshesFailed = refreshesFailed;
+      this.stale401s = stale401s;
+      this.retries = retries;
+      this.waitingCalls = waitingCalls;
+    }
+
+    /** Refreshes started, proactive ones included. */
+    public long refreshesStarted() {
+      return refreshesStarted;
+    }
+
+    /** Refreshes that returned new tokens which were kept. */
+    public long refreshesSucceeded() {
+      return refreshesSucceeded;
+    }
+
+    /** Refreshes that ended in {@link RefreshRejectedException}. */
+    public long refreshesRejected() {
+      return refreshesRejected;
+    }
+
+    /** Refreshes that failed for a transient reason. */
+    public long refreshesFailed() {
+      return refreshesFailed;
+    }
+
+    /** 401s for a token that had already been replaced: retried without a refresh. */
+    public long stale401s() {
+      return stale401s;
+    }
+
+    /** Calls sent a second time after a 401. */
+    public long retries() {
+      return retries;
+    }
+
+    /** Calls waiting for a refresh right now. */
+    public int waitingCalls() {
+      return waitingCalls;
+    }
+
+    @Override
+    public String toString() {
+      return "Stats{refreshesStarted="
+          + refreshesStarted
+          + ", refreshesSucceeded="
+          + refreshesSucceeded
+          + ", refreshesRejected="
+          + refreshesRejected
+          + ", refreshesFailed="
+          + refreshesFailed
+          + ", stale401s="
+          + stale401s
+          + ", retries="
+          + retries
+          + ", waitingCalls="
+          + waitingCalls
+          + "}";
+    }
+  }
+
+  /** Configures and builds a {@link RefreshManager}. */
+  public static final class Builder {
+    private TokenStore store = TokenStore.inMemory();
+    private @Nullable RefreshApi refreshApi;
+    private @Nullable Executor executor;
+    private Clock clock = System::currentTimeMillis;
+    private long leewayMillis = TimeUnit.SECONDS.toMillis(30);
+    private boolean allowCleartext;
+    private boolean clearTokensWhenUnrefreshable;
+    private long backoffInitialMillis = TimeUnit.SECONDS.toMillis(1);
+    private long backoffMaxMillis = TimeUnit.MINUTES.toMillis(1);
+    private final List<AuthListener> listeners = new ArrayList<>();
+    private final List<HttpUrl> origins = new ArrayList<>();
+
+    Builder() {}
+
+    /** Where tokens are kept. Defaults to {@link TokenStore#inMemory()}. */
+    public Builder tokenStore(TokenStore store) {
+      this.store = Objects.requireNonNull(store, "store == null");
+      return this;
+    }
+
+    /**
+     * How to exchange the refresh token. Without one, a 401 is handed to the caller and listeners
+     * hear {@link AuthListener.SignOutReason#NO_REFRESH_POSSIBLE}.
+     */
+    public Builder refreshApi(RefreshApi refreshApi) {
+      this.refreshApi = Objects.requireNonNull(refreshApi, "refreshApi == null");
+      return this;
+    }
+
+    /** Adds a listener that hears sign-ins, refreshes and sign-outs. */
+    public Builder listener(AuthListener listener) {
+      listeners.add(Objects.requireNonNull(listener, "listener == null"));
+      return this;
+    }
+
+    /**
+     * The executor that runs the {@link RefreshApi} and then releases the waiting calls. Defaults
+     * to a pool of daemon threads that keeps no idle thread. It must not be OkHttp's dispatcher
+     * executor, whose threads the waiting calls may hold.
+     */
+    public Builder refreshExecutor(Executor executor) {
+      this.executor = Objects.requireNonNull(executor, "executor == null");
+      return this;
+    }
+
+    /** The source of the current time. Defaults to {@link System#currentTimeMillis()}. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock == null");
+      return this;
+    }
+
+    /**
+     * How long before its known expiry an access token counts as expired: a call made then waits
+     * for a refresh before it is sent. Defaults to 30 seconds.
+     */
+    public Builder expiryLeeway(long leeway, TimeUnit unit) {
+      Objects.requireNonNull(unit, "unit == null");
+      if (leeway < 0) throw new IllegalArgumentException("leeway < 0: " + leeway);
+      this.leewayMillis = unit.toMillis(leeway);
+      return this;
+    }
+
+    /**
+     * How long 401s fail fast after a transient refresh failure, before the next refresh may
+     * start. The interval starts at {@code initial}, doubles with each failure in a row up to
+     * {@code max}, and is shortened by up to 20% at random. A success resets it. Defaults to 1
+     * second and 1 minute; {@code initial == 0} turns it off.
+     */
+    public Builder refreshBackoff(long initial, long max, TimeUnit unit) {
+      Objects.requireNonNull(unit, "unit == null");
+      if (initial < 0) throw new IllegalArgumentException("initial < 0: " + initial);
+      if (max < initial) {
+        throw new IllegalArgumentException("max < initial: " + max + " < " + initial);
+      }
+      this.backoffInitialMillis = unit.toMillis(initial);
+      this.backoffMaxMillis = unit.toMillis(max);
+      return this;
+    }
+
+    /**
+     * Allows the access token to go to the origin (scheme, host and port) of {@code url}, in
+     * addition to the base URLs of the Retrofit instances the {@link AuthCallAdapterFactory}
+     * serves. Use it for plain OkHttp calls.
+     *
+     * @throws IllegalArgumentException if {@code url} is not an http or https URL.
+     */
+    public Builder allowedOrigin(String url) {
+      Objects.requireNonNull(url, "url == null");
+      HttpUrl parsed = HttpUrl.parse(url);
+      if (parsed == null) {
+        throw new IllegalArgumentException("url is not an http or https URL: " + url);
+      }
+      origins.add(parsed);
+      return this;
+    }
+
+    /**
+     * Lets the access token go over cleartext HTTP to hosts other than loopback. Defaults to
+     * false: anyone on the network path could read the token. Use it only on trusted networks.
+     */
+    public Builder allowCleartext(boolean allowCleartext) {
+      this.allowCleartext = allowCleartext;
+      return this;
+    }
+
+    /**
+     * Whether a 401 that cannot be refreshed (there is no {@link RefreshApi} or no refresh token)
+     * clears the tokens. Defaults to false: the tokens are kept and listeners are told once.
+     */
+    public Builder clearTokensWhenUnrefreshable(boolean clear) {
+      this.clearTokensWhenUnrefreshable = clear;
+      return this;
+    }
+
+    /**
+     * Builds the manager and loads the store once. A store that fails to load is reported to the
+     * listeners, and the manager starts signed out.
+     */
+    public RefreshManager build() {
+      RefreshManager manager = new RefreshManager(this);
+      manager.loadInitialTokens();
+      return manager;
+    }
+  }
+
+  private void loadInitialTokens() {
+    Tokens loaded = null;
+    try {
+      loaded = store.load();
+    } catch (IOException | RuntimeException e) {
+      fire(Event.STORE_FAILED, null, e);
+    }
+    synchronized (lock) {
+      tokens = loaded;
+      header = loaded != null ? "Bearer " + loaded.accessToken() : null;
+    }
+  }
+}

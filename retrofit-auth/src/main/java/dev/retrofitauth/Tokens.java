@@ -1,0 +1,136 @@
+package dev.retrofitauth;
+
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An access token, an optional refresh token, and the access token's optional expiry.
+ *
+ * <p>Instances are immutable and thread-safe. {@link #toString()} never shows a token, so a {@code
+ * Tokens} can be logged safely.
+ */
+public final class Tokens {
+  /** The value of {@link #expiresAtMillis()} when the expiry is not known. */
+  public static final long NO_EXPIRY = -1L;
+
+  private final String accessToken;
+  private final @Nullable String refreshToken;
+  private final long expiresAtMillis;
+
+  private Tokens(String accessToken, @Nullable String refreshToken, long expiresAtMillis) {
+    this.accessToken = accessToken;
+    this.refreshToken = refreshToken;
+    this.expiresAtMillis = expiresAtMillis;
+  }
+
+  /** Returns tokens with an access token only: no refresh token, no known expiry. */
+  public static Tokens of(String accessToken) {
+    return of(accessToken, null, NO_EXPIRY);
+  }
+
+  /** Returns tokens with no known expiry. {@code refreshToken} may be null. */
+  public static Tokens of(String accessToken, @Nullable String refreshToken) {
+    return of(accessToken, refreshToken, NO_EXPIRY);
+  }
+
+  /**
+   * Returns tokens whose access token expires at {@code expiresAtMillis}, in milliseconds since the
+   * epoch, or never expires as far as the client knows when it is {@link #NO_EXPIRY}.
+   *
+   * @throws IllegalArgumentException if a token is empty or holds a character that cannot go in an
+   *     HTTP header, or if {@code expiresAtMillis} is negative and not {@link #NO_EXPIRY}.
+   */
+  public static Tokens of(
+      String accessToken, @Nullable String refreshToken, long expiresAtMillis) {
+    checkToken(accessToken, "accessToken");
+    if (refreshToken != null) checkToken(refreshToken, "refreshToken");
+    if (expiresAtMillis < 0 && expiresAtMillis != NO_EXPIRY) {
+      throw new IllegalArgumentException(
+          "expiresAtMillis < 0: " + expiresAtMillis + " (use Tokens.NO_EXPIRY when unknown)");
+    }
+    return new Tokens(accessToken, refreshToken, expiresAtMillis);
+  }
+
+  // Checked here, not when the header is built, so a bad token fails where it entered. The
+  // message names the rule and the position, never the token.
+  private static void checkToken(String token, String name) {
+    Objects.requireNonNull(token, name + " == null");
+    if (token.isEmpty()) {
+      throw new IllegalArgumentException(
+          name
+              + " is empty"
+              + (name.equals("refreshToken") ? " (pass null when there is none)" : ""));
+    }
+    for (int i = 0, length = token.length(); i < length; i++) {
+      char c = token.charAt(i);
+      if (c <= ' ' || c >= '\u007f') {
+        throw new IllegalArgumentException(
+            name + " has a character that is not printable ASCII at index " + i);
+      }
+    }
+  }
+
+  /** The access token, sent as {@code Authorization: Bearer <accessToken>}. */
+  public String accessToken() {
+    return accessToken;
+  }
+
+  /** The refresh token, or null if there is none. Without one, a 401 cannot be refreshed. */
+  public @Nullable String refreshToken() {
+    return refreshToken;
+  }
+
+  /**
+   * When the access token expires, in milliseconds since the epoch, or {@link #NO_EXPIRY} if that
+   * is not known.
+   */
+  public long expiresAtMillis() {
+    return expiresAtMillis;
+  }
+
+  /** True if {@link #expiresAtMillis()} is known. */
+  public boolean hasExpiry() {
+    return expiresAtMillis != NO_EXPIRY;
+  }
+
+  /** Returns a copy of these tokens with the expiry replaced. */
+  public Tokens withExpiresAtMillis(long expiresAtMillis) {
+    return of(accessToken, refreshToken, expiresAtMillis);
+  }
+
+  /**
+   * Returns a copy of these tokens with the refresh token replaced. {@code refreshToken} may be
+   * null.
+   */
+  public Tokens withRefreshToken(@Nullable String refreshToken) {
+    return of(accessToken, refreshToken, expiresAtMillis);
+  }
+
+  @Override
+  public boolean equals(@Nullable Object other) {
+    if (this == other) return true;
+    if (!(other instanceof Tokens)) return false;
+    Tokens that = (Tokens) other;
+    return accessToken.equals(that.accessToken)
+        && Objects.equals(refreshToken, that.refreshToken)
+        && expiresAtMillis == that.expiresAtMillis;
+  }
+
+  @Override
+  public int hashCode() {
+    int result = accessToken.hashCode();
+    result = 31 * result + Objects.hashCode(refreshToken);
+    result = 31 * result + (int) (expiresAtMillis ^ (expiresAtMillis >>> 32));
+    return result;
+  }
+
+  /** Returns a description with no token in it. */
+  @Override
+  public String toString() {
+    return "Tokens{accessToken=<redacted>, refreshToken="
+        + (refreshToken != null ? "<redacted>" : "none")
+        + ", expiresAtMillis="
+        + (hasExpiry() ? Long.toString(expiresAtMillis) : "unknown")
+        + "}";
+  }
+}

@@ -1,0 +1,47 @@
+package dev.retrofitauth;
+
+import java.io.IOException;
+import java.lang.reflect.Method;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A call that waits for a refresh. The manager completes each waiter exactly once: it is either
+ * released with one of the three continuations, or removed by {@link RefreshManager#cancel}.
+ *
+ * <p>Waiters form an intrusive doubly linked list so that joining and leaving a flight allocates
+ * nothing and costs O(1), whatever the number of waiters.
+ */
+abstract class Waiter {
+  /** True if the call was sent and got a 401; false if it waits before it is sent. */
+  final boolean sent;
+
+  final MethodPolicy policy;
+
+  // Guarded by the manager's lock.
+  @Nullable Waiter prev;
+  @Nullable Waiter next;
+  @Nullable Object owner;
+  long sequence;
+  long waitingSinceMillis;
+
+  Waiter(boolean sent, MethodPolicy policy) {
+    this.sent = sent;
+    this.policy = policy;
+  }
+
+  /** Send the call, or send it again: the tokens it waited for are in place. */
+  abstract void proceed();
+
+  /** Hand the 401 response the call already has to the caller. Only for sent waiters. */
+  abstract void passThrough();
+
+  /** Fail the call with {@code e}. */
+  abstract void fail(IOException e);
+
+  /** Called when a retry that the queue started has finished. Only in queue mode. */
+  void onRetryFinished() {}
+
+  @Nullable Method method() {
+    return policy.method;
+  }
+}
