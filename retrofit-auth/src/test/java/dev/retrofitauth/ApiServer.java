@@ -16,7 +16,7 @@ import okhttp3.mockwebserver.RecordedRequest;
  * A real HTTP server for the tests: API routes answer 200 to the current access token and 401 to
  * anything else, and every request is recorded.
  */
-final class ApiServer implements AutoCloseable {
+class ApiServer implements AutoCloseable {
   final MockWebServer server = new MockWebServer();
   final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
   final ConcurrentHashMap<String, AtomicInteger> requestsByAuthorization = new ConcurrentHashMap<>();

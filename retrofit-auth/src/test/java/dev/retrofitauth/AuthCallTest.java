@@ -32,6 +32,7 @@ import retrofit2.Response;
 
 final class AuthCallTest {
   private final RecordingListener listener = new RecordingListener();
+  private final RecordingStore store = new RecordingStore();
   private GatedRefreshApi refreshApi;
   private Fixture fixture;
   private Api api;
@@ -45,7 +46,8 @@ final class AuthCallTest {
               return Tokens.of("new", "r2");
             });
     fixture =
-        Fixture.create(RefreshManager.builder().refreshApi(refreshApi).listener(listener));
+        Fixture.create(
+            RefreshManager.builder().refreshApi(refreshApi).tokenStore(store).listener(listener));
     api = fixture.create(Api.class);
   }
 
@@ -81,6 +83,7 @@ final class AuthCallTest {
     assertEquals(
         Arrays.asList("Bearer old", "Bearer new"), authorizations());
     assertEquals(Tokens.of("new", "r2"), fixture.auth.currentTokens());
+    assertEquals(Tokens.of("new", "r2"), store.load());
     assertEquals(Arrays.asList("signedIn", "refreshed"), listener.events);
     assertEquals(1, fixture.auth.stats().retries());
   }
@@ -133,6 +136,8 @@ final class AuthCallTest {
     assertEquals(401, response.code());
     assertEquals("unauthorized", response.errorBody().string());
     assertNull(fixture.auth.currentTokens());
+    assertNull(store.load());
+    assertEquals(Arrays.asList("save", "clear"), store.writes); // Sign-in, then cleared once.
     assertEquals(Arrays.asList("signedIn", "signedOut REFRESH_REJECTED"), listener.events);
     assertEquals(Arrays.asList("Bearer old"), authorizations());
     // Signed out: the next call goes without a token.
@@ -154,6 +159,8 @@ final class AuthCallTest {
     assertEquals("Token refresh failed", e.getMessage());
     assertSame(cause, e.getCause());
     assertEquals(Tokens.of("old", "r1"), fixture.auth.currentTokens());
+    assertEquals(Tokens.of("old", "r1"), store.load());
+    assertEquals(Arrays.asList("save"), store.writes); // Only the sign-in wrote.
     assertEquals(Arrays.asList("signedIn", "refreshFailed"), listener.events);
     assertSame(cause, listener.causes.get(0));
   }
@@ -172,6 +179,46 @@ final class AuthCallTest {
     assertEquals("RefreshApi threw java.lang.IllegalStateException", e.getCause().getMessage());
     assertSame(bug, e.getCause().getCause());
     assertEquals(Tokens.of("old", "r1"), fixture.auth.currentTokens());
+  }
+
+  @Test
+  void refreshedTokensAreSavedBeforeAnyWaiterIsReleased() throws Exception {
+    List<Long> retriesWhenSaved = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RefreshManager[] manager = new RefreshManager[1];
+    TokenStore checking =
+        new TokenStore() {
+          private volatile Tokens tokens;
+
+          @Override
+          public Tokens load() {
+            return tokens;
+          }
+
+          @Override
+          public void save(Tokens tokens) {
+            if (tokens.accessToken().equals("new")) retriesWhenSaved.add(manager[0].stats().retries());
+            this.tokens = tokens;
+          }
+
+          @Override
+          public void clear() {
+            tokens = null;
+          }
+        };
+    fixture.close();
+    fixture = Fixture.create(RefreshManager.builder().refreshApi(refreshApi).tokenStore(checking));
+    manager[0] = fixture.auth;
+    api = fixture.create(Api.class);
+    fixture.server.acceptOnly("other");
+    refreshApi.hold();
+    BlockingQueue<Object> results = new LinkedBlockingQueue<>();
+    for (int i = 0; i < 10; i++) api.me().enqueue(recordingCallback(results));
+    Await.until("all wait", () -> fixture.auth.stats().waitingCalls() == 10);
+
+    refreshApi.release();
+
+    for (int i = 0; i < 10; i++) assertTrue(results.poll(30, TimeUnit.SECONDS) instanceof Object[]);
+    assertEquals(Arrays.asList(0L), retriesWhenSaved); // No call had been released yet.
   }
 
   @Test

@@ -1,0 +1,118 @@
+package dev.retrofitauth.sample;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import okhttp3.HttpUrl;
+import okhttp3.mockwebserver.Dispatcher;
+import okhttp3.mockwebserver.MockResponse;
+import okhttp3.mockwebserver.MockWebServer;
+import okhttp3.mockwebserver.RecordedRequest;
+
+/**
+ * The demo API, on a free loopback port. It behaves like a real OAuth 2 resource and token server:
+ * access tokens live a few seconds, refresh tokens rotate, and a refresh token presented twice is
+ * rejected with {@code invalid_grant}.
+ */
+final class DemoServer implements AutoCloseable {
+  static final long ACCESS_TOKEN_SECONDS = 5;
+
+  private final MockWebServer server = new MockWebServer();
+  private final Set<String> liveAccessTokens = ConcurrentHashMap.newKeySet();
+  private final Set<String> liveRefreshTokens = ConcurrentHashMap.newKeySet();
+  private final Set<String> usedRefreshTokens = ConcurrentHashMap.newKeySet();
+
+  final AtomicInteger apiCalls = new AtomicInteger();
+  final AtomicInteger unauthorized = new AtomicInteger();
+  final AtomicInteger refreshes = new AtomicInteger();
+  final AtomicInteger refreshTokensPresentedTwice = new AtomicInteger();
+  /** The paths of API calls that succeeded, in the order they reached the server. */
+  final List<String> served = new CopyOnWriteArrayList<>();
+
+  DemoServer() throws IOException {
+    server.setDispatcher(
+        new Dispatcher() {
+          @Override
+          public MockResponse dispatch(RecordedRequest request) {
+            String path = request.getPath();
+            if (path.equals("/login")) return issueTokens();
+            if (path.equals("/oauth/token")) return refresh(request);
+            return api(request);
+          }
+        });
+    server.start(InetAddress.getLoopbackAddress(), 0);
+  }
+
+  HttpUrl url() {
+    return server.url("/");
+  }
+
+  /** Expires every access token now, as if their lifetime had passed. */
+  void expireAccessTokens() {
+    liveAccessTokens.clear();
+  }
+
+  /** Revokes every refresh token, as a server does when the user signs out elsewhere. */
+  void revokeRefreshTokens() {
+    liveRefreshTokens.clear();
+  }
+
+  void resetCounters() {
+    apiCalls.set(0);
+    unauthorized.set(0);
+    refreshes.set(0);
+    served.clear();
+  }
+
+  private MockResponse issueTokens() {
+    String access = "at-" + UUID.randomUUID();
+    String refresh = "rt-" + UUID.randomUUID();
+    liveAccessTokens.add(access);
+    liveRefreshTokens.add(refresh);
+    return json(
+        200,
+        "{\"access_token\":\"" + access + "\",\"token_type\":\"Bearer\",\"expires_in\":"
+            + ACCESS_TOKEN_SECONDS + ",\"refresh_token\":\"" + refresh + "\"}");
+  }
+
+  private MockResponse refresh(RecordedRequest request) {
+    String body = request.getBody().readUtf8();
+    String presented = HttpUrl.get("http://x/?" + body).queryParameter("refresh_token");
+    if (presented == null) return json(400, "{\"error\":\"invalid_request\"}");
+    if (!usedRefreshTokens.add(presented)) refreshTokensPresentedTwice.incrementAndGet();
+    if (!liveRefreshTokens.remove(presented)) return json(400, "{\"error\":\"invalid_grant\"}");
+    refreshes.incrementAndGet();
+    return issueTokens();
+  }
+
+  private MockResponse api(RecordedRequest request) {
+    apiCalls.incrementAndGet();
+    String authorization = request.getHeader("Authorization");
+    if (authorization == null
+        || !authorization.startsWith("Bearer ")
+        || !liveAccessTokens.contains(authorization.substring("Bearer ".length()))) {
+      unauthorized.incrementAndGet();
+      return json(401, "{\"error\":\"invalid_token\"}")
+          .setHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    }
+    served.add(request.getPath());
+    return json(200, "{\"path\":\"" + request.getPath() + "\"}");
+  }
+
+  private static MockResponse json(int code, String body) {
+    return new MockResponse()
+        .setResponseCode(code)
+        .setHeader("Content-Type", "application/json")
+        .setBody(body);
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.shutdown();
+  }
+}
