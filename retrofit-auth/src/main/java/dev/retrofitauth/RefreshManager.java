@@ -1,12 +1,16 @@
 package dev.retrofitauth;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -89,6 +93,7 @@ public final class RefreshManager {
   final boolean clearTokensWhenUnrefreshable;
   final long backoffInitialMillis;
   final long backoffMaxMillis;
+  final long refreshTimeoutMillis;
   private final AuthListener[] listeners;
 
   final Origins origins = new Origins();
@@ -122,6 +127,7 @@ public final class RefreshManager {
   private long refreshesFailed;
   private long stale401s;
   private int waitingCalls;
+  private @Nullable ScheduledExecutorService timer;
 
   private RefreshManager(Builder builder) {
     this.store = builder.store;
@@ -133,6 +139,7 @@ public final class RefreshManager {
     this.clearTokensWhenUnrefreshable = builder.clearTokensWhenUnrefreshable;
     this.backoffInitialMillis = builder.backoffInitialMillis;
     this.backoffMaxMillis = builder.backoffMaxMillis;
+    this.refreshTimeoutMillis = builder.refreshTimeoutMillis;
     this.listeners = builder.listeners.toArray(new AuthListener[0]);
     for (HttpUrl origin : builder.origins) origins.add(origin);
   }
@@ -180,16 +187,18 @@ public final class RefreshManager {
    * has been cleared.
    */
   public void signOut() {
-    boolean wasSignedIn = tokens != null;
-    changeSession(null);
+    boolean wasSignedIn = changeSession(null);
     if (wasSignedIn) fire(Event.SIGNED_OUT, AuthListener.SignOutReason.SIGN_OUT_CALLED, null);
   }
 
-  private void changeSession(@Nullable Tokens newTokens) {
+  /** Replaces the tokens; returns true if there were tokens before. */
+  private boolean changeSession(@Nullable Tokens newTokens) {
     Flight superseded;
     long persist;
+    boolean hadTokens;
     Waiter waiters = null;
     synchronized (lock) {
+      hadTokens = tokens != null;
       superseded = flight;
       if (superseded != null) {
         flight = null;
@@ -204,6 +213,7 @@ public final class RefreshManager {
     }
     persist(persist);
     if (superseded != null) release(waiters, SUPERSEDED, null, false, newTokens == null);
+    return hadTokens;
   }
 
   /** Returns counters that describe what the manager has done so far. */
@@ -257,6 +267,8 @@ public final class RefreshManager {
         Tokens current = tokens;
         if (!expiresSoon(current) || !canRefresh(current) || inBackoff()) return false;
         started = startFlight(current, true);
+      } else if (flight.timedOut) {
+        return false;
       }
       join(flight, waiter);
     }
@@ -286,9 +298,12 @@ public final class RefreshManager {
       } else if (!sentHeader.equals(header)) {
         stale401s++;
         outcome = SUCCEEDED; // Another call's refresh finished after this call was sent.
-      } else if (flight != null) {
+      } else if (flight != null && !flight.timedOut) {
         join(flight, waiter);
         return;
+      } else if (flight != null) {
+        outcome = FAILED; // A timed-out refresh still runs: wait for neither it nor a second one.
+        failure = lastFailure;
       } else if (!canRefresh(current)) {
         outcome = UNREFRESHABLE;
         if (unrefreshableToldFor != generation) {
@@ -404,10 +419,28 @@ public final class RefreshManager {
   }
 
   private void launch(Flight flight) {
+    if (refreshTimeoutMillis > 0L) {
+      flight.timeout =
+          timer().schedule(() -> timeOut(flight), refreshTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
     try {
       executor.execute(() -> run(flight));
     } catch (RejectedExecutionException e) {
       finish(flight, FAILED, null, new IOException("the refresh executor rejected the refresh", e));
+    }
+  }
+
+  private ScheduledExecutorService timer() {
+    synchronized (lock) {
+      if (timer == null) {
+        ScheduledThreadPoolExecutor executor =
+            new ScheduledThreadPoolExecutor(1, daemonThreads("retrofit-auth refresh timeout"));
+        executor.setKeepAliveTime(10, TimeUnit.SECONDS);
+        executor.allowCoreThreadTimeOut(true); // No thread while no refresh runs.
+        executor.setRemoveOnCancelPolicy(true);
+        timer = executor;
+      }
+      return timer;
     }
   }
 
@@ -465,16 +498,20 @@ public final class RefreshManager {
     return stored;
   }
 
-  private void finish(Flight flight, int outcome, @Nullable Tokens fresh, @Nullable IOException failure) {
+  private void finish(
+      Flight flight, int outcome, @Nullable Tokens fresh, @Nullable IOException failure) {
     Waiter waiters;
     long persist = -1L;
     boolean oldTokenUsable;
     boolean signedOut;
+    boolean timedOut;
     synchronized (lock) {
       if (this.flight == flight) {
         this.flight = null;
         refreshing = false;
       }
+      flight.finished = true;
+      timedOut = flight.timedOut;
       waiters = detachWaiters(flight);
       if (flight.generation != generation) {
         outcome = SUPERSEDED; // signIn() or signOut() ran meanwhile: the newer state wins.
@@ -489,28 +526,71 @@ public final class RefreshManager {
         refreshesRejected++;
         setTokens(null);
         persist = generation;
-      } else {
+      } else if (!timedOut) {
         refreshesFailed++;
-        consecutiveFailures++;
-        backoffUntilMillis = clock.currentTimeMillis() + backoffMillis(consecutiveFailures);
-        lastFailure = failure;
+        recordFailure(failure);
       }
       signedOut = tokens == null;
-      oldTokenUsable =
-          flight.proactive
-              && flight.tokens.hasExpiry()
-              && clock.currentTimeMillis() < flight.tokens.expiresAtMillis();
+      oldTokenUsable = oldTokenUsable(flight);
     }
+    if (flight.timeout != null) flight.timeout.cancel(false);
     // Saved before any waiter is released, so that no call can outlive the refresh token.
     if (persist != -1L) persist(persist);
     if (outcome == SUCCEEDED) {
       fire(Event.REFRESHED, null, null);
     } else if (outcome == REJECTED) {
       fire(Event.SIGNED_OUT, AuthListener.SignOutReason.REFRESH_REJECTED, null);
-    } else if (outcome == FAILED) {
+    } else if (outcome == FAILED && !timedOut) {
       fire(Event.REFRESH_FAILED, null, failure);
     }
     release(waiters, outcome, failure, oldTokenUsable, signedOut);
+  }
+
+  /**
+   * Fails the calls waiting for {@code flight}, which has run longer than the refresh timeout. The
+   * refresh itself goes on: its result is still saved when it arrives, and until then no other
+   * refresh starts, so that a refresh token is never presented twice at once.
+   */
+  private void timeOut(Flight flight) {
+    Waiter waiters;
+    boolean oldTokenUsable;
+    IOException failure =
+        new InterruptedIOException("token refresh timed out after " + refreshTimeoutMillis + " ms");
+    synchronized (lock) {
+      if (flight.finished || flight.timedOut) return;
+      flight.timedOut = true;
+      waiters = detachWaiters(flight);
+      if (flight.generation == generation) {
+        refreshesFailed++;
+        recordFailure(failure);
+      }
+      oldTokenUsable = oldTokenUsable(flight);
+    }
+    fire(Event.REFRESH_FAILED, null, failure);
+    release(waiters, FAILED, failure, oldTokenUsable, false);
+  }
+
+  private void recordFailure(@Nullable IOException failure) {
+    assert Thread.holdsLock(lock);
+    consecutiveFailures++;
+    long now = clock.currentTimeMillis();
+    backoffUntilMillis = now + backoffMillis(consecutiveFailures);
+    if (failure instanceof RefreshFailedException) {
+      RefreshFailedException details = (RefreshFailedException) failure;
+      if (details.isPermanent()) {
+        backoffUntilMillis = Long.MAX_VALUE; // Until signIn() or signOut().
+      } else {
+        backoffUntilMillis = Math.max(backoffUntilMillis, now + details.retryAfterMillis());
+      }
+    }
+    lastFailure = failure;
+  }
+
+  /** True if the calls that waited for a proactive refresh may still use the old token. */
+  private boolean oldTokenUsable(Flight flight) {
+    return flight.proactive
+        && flight.tokens.hasExpiry()
+        && clock.currentTimeMillis() < flight.tokens.expiresAtMillis();
   }
 
   private long backoffMillis(int failures) {
@@ -677,16 +757,23 @@ public final class RefreshManager {
   }
 
   private static Executor defaultExecutor() {
-    AtomicInteger count = new AtomicInteger();
-    ThreadFactory threads =
-        runnable -> {
-          Thread thread = new Thread(runnable, "retrofit-auth refresh " + count.incrementAndGet());
-          thread.setDaemon(true);
-          return thread;
-        };
     // Like OkHttp's dispatcher: no idle threads, one per concurrent refresh, reaped after 60 s.
     return new ThreadPoolExecutor(
-        0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), threads);
+        0,
+        Integer.MAX_VALUE,
+        60,
+        TimeUnit.SECONDS,
+        new SynchronousQueue<>(),
+        daemonThreads("retrofit-auth refresh"));
+  }
+
+  private static ThreadFactory daemonThreads(String name) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, name + " " + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
   }
 
   @Override
@@ -699,9 +786,12 @@ public final class RefreshManager {
     final Tokens tokens;
     final long generation;
     final boolean proactive;
+    volatile @Nullable ScheduledFuture<?> timeout;
     // Guarded by the manager's lock.
     @Nullable Waiter head;
     @Nullable Waiter tail;
+    boolean timedOut;
+    boolean finished;
 
     Flight(Tokens tokens, long generation, boolean proactive) {
       this.tokens = tokens;
@@ -803,6 +893,7 @@ public final class RefreshManager {
     private boolean clearTokensWhenUnrefreshable;
     private long backoffInitialMillis = TimeUnit.SECONDS.toMillis(1);
     private long backoffMaxMillis = TimeUnit.MINUTES.toMillis(1);
+    private long refreshTimeoutMillis = TimeUnit.SECONDS.toMillis(60);
     private final List<AuthListener> listeners = new ArrayList<>();
     private final List<HttpUrl> origins = new ArrayList<>();
 
@@ -870,6 +961,19 @@ public final class RefreshManager {
       }
       this.backoffInitialMillis = unit.toMillis(initial);
       this.backoffMaxMillis = unit.toMillis(max);
+      return this;
+    }
+
+    /**
+     * How long the calls waiting for a refresh wait at most. When it runs out they fail with an
+     * {@link java.io.InterruptedIOException}, as for any transient failure. The refresh itself is
+     * not abandoned: its tokens are saved if they arrive later, and no second refresh starts
+     * while it runs. Defaults to 60 seconds; 0 means no limit.
+     */
+    public Builder refreshTimeout(long timeout, TimeUnit unit) {
+      Objects.requireNonNull(unit, "unit == null");
+      if (timeout < 0) throw new IllegalArgumentException("timeout < 0: " + timeout);
+      this.refreshTimeoutMillis = unit.toMillis(timeout);
       return this;
     }
 

@@ -1,5 +1,6 @@
 package dev.retrofitauth;
 
+import java.io.File;
 import java.io.IOException;
 import org.jspecify.annotations.Nullable;
 
@@ -13,7 +14,14 @@ import org.jspecify.annotations.Nullable;
  * refresh the manager loads the store again, so that tokens another process saved there are used
  * instead of refreshing a second time.
  *
- * <p>Two stores are built in: {@link #inMemory()}, and a file store for desktop and server apps.
+ * <p>Two stores are built in: {@link #inMemory()}, and {@link #file(File)} for desktop and server
+ * apps.
+ *
+ * <p>A store shared by several processes, such as a database row or a Redis key, keeps them from
+ * refreshing the same tokens twice: the manager re-reads the store before every refresh and uses
+ * the tokens it finds there if another process already replaced the failed ones. A later version
+ * adds an optional cross-process lock interface that such a store may also implement; stores that
+ * do not implement it keep working unchanged.
  */
 public interface TokenStore {
   /** Returns the stored tokens, or null if there are none. */
@@ -28,5 +36,21 @@ public interface TokenStore {
   /** Returns a store that keeps tokens in memory only: they are gone when the process ends. */
   static TokenStore inMemory() {
     return new InMemoryTokenStore();
+  }
+
+  /**
+   * Returns a store that keeps tokens in {@code file}, as JSON, for desktop and server apps. On
+   * Android, prefer a store backed by the Keystore.
+   *
+   * <p>Each save writes a temporary file in the same directory, makes it readable and writable by
+   * its owner only (0600 on POSIX) before any token is written, syncs it to disk, then renames it
+   * over {@code file}: a crash leaves either the old tokens or the new ones. It refuses to read or
+   * write {@code file} if it is a symbolic link. A file that is corrupt or truncated fails to
+   * load with an {@link IOException} that names the file but no token; the manager reports it to
+   * {@link AuthListener#onStoreFailed} and starts signed out.
+   */
+  static TokenStore file(File file) {
+    if (file == null) throw new NullPointerException("file == null");
+    return new FileTokenStore(file);
   }
 }

@@ -1,0 +1,361 @@
+package dev.retrofitauth.oauth2;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.retrofitauth.RefreshFailedException;
+import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.RefreshRejectedException;
+import dev.retrofitauth.Tokens;
+import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Date;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import okhttp3.OkHttpClient;
+import okhttp3.internal.http.DatesKt;
+import okhttp3.mockwebserver.MockResponse;
+import okhttp3.mockwebserver.MockWebServer;
+import okhttp3.mockwebserver.RecordedRequest;
+import okio.ByteString;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+final class OAuth2RefreshApiTest {
+  private static final Tokens CURRENT = Tokens.of("access-1", "refresh-1");
+
+  private final MockWebServer server = new MockWebServer();
+  private final AtomicLong now = new AtomicLong(1_000_000_000_000L);
+
+  @BeforeEach
+  void setUp() throws IOException {
+    server.start();
+  }
+
+  @AfterEach
+  void tearDown() throws IOException {
+    server.shutdown();
+  }
+
+  private OAuth2RefreshApi.Builder builder() {
+    return OAuth2RefreshApi.builder()
+        .tokenEndpoint(server.url("/oauth/token").toString())
+        .clientId("my app")
+        .clock(now::get);
+  }
+
+  private static MockResponse json(int code, String body) {
+    return new MockResponse()
+        .setResponseCode(code)
+        .setHeader("Content-Type", "application/json")
+        .setBody(body);
+  }
+
+  @Test
+  void refreshPostsGrantAndReadsTokens() throws Exception {
+    server.enqueue(
+        json(
+            200,
+            "{\"access_token\":\"access-2\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
+                + "\"refresh_token\":\"refresh-2\",\"scope\":\"read\"}"));
+
+    Tokens tokens = builder().clientSecret("s3cret").build().refresh(CURRENT);
+
+    assertEquals(
+        Tokens.of("access-2", "refresh-2", now.get() + TimeUnit.HOURS.toMillis(1)), tokens);
+    RecordedRequest request = server.takeRequest();
+    assertEquals("POST", request.getMethod());
+    assertEquals("/oauth/token", request.getPath());
+    assertEquals("grant_type=refresh_token&refresh_token=refresh-1", request.getBody().readUtf8());
+    // client_secret_basic: form-encoded id and secret, then Basic (RFC 6749 §2.3.1).
+    assertEquals(
+        "Basic " + ByteString.encodeString("my+app:s3cret", StandardCharsets.ISO_8859_1).base64(),
+        request.getHeader("Authorization"));
+    assertEquals("application/json", request.getHeader("Accept"));
+  }
+
+  @Test
+  void clientSecretPostPutsCredentialsInBody() throws Exception {
+    server.enqueue(json(200, "{\"access_token\":\"a\",\"token_type\":\"bearer\"}"));
+
+    builder()
+        .clientSecret("s3cret")
+        .clientAuthentication(ClientAuthentication.CLIENT_SECRET_POST)
+        .scope("read write")
+        .build()
+        .refresh(CURRENT);
+
+    RecordedRequest request = server.takeRequest();
+    assertNull(request.getHeader("Authorization"));
+    assertEquals(
+        "grant_type=refresh_token&refresh_token=refresh-1&scope=read%20write"
+            + "&client_id=my%20app&client_secret=s3cret",
+        request.getBody().readUtf8());
+  }
+
+  @Test
+  void publicClientSendsOnlyClientId() throws Exception {
+    server.enqueue(json(200, "{\"access_token\":\"a\"}"));
+
+    builder().build().refresh(CURRENT);
+
+    RecordedRequest request = server.takeRequest();
+    assertNull(request.getHeader("Authorization"));
+    assertEquals(
+        "grant_type=refresh_token&refresh_token=refresh-1&client_id=my%20app",
+        request.getBody().readUtf8());
+  }
+
+  @Test
+  void missingRefreshTokenInResponseGivesNoneAndManagerKeepsOld() throws Exception {
+    server.enqueue(json(200, "{\"access_token\":\"access-2\",\"token_type\":\"Bearer\"}"));
+
+    Tokens tokens = builder().build().refresh(CURRENT);
+
+    assertNull(tokens.refreshToken());
+    assertFalse(tokens.hasExpiry());
+  }
+
+  @Test
+  void emptyRefreshTokenCountsAsMissing() throws Exception {
+    server.enqueue(json(200, "{\"access_token\":\"access-2\",\"refresh_token\":\"\"}"));
+
+    assertNull(builder().build().refresh(CURRENT).refreshToken());
+  }
+
+  @Test
+  void expiresInAsStringIsAccepted() throws Exception {
+    server.enqueue(json(200, "{\"access_token\":\"a\",\"expires_in\":\"60\"}"));
+
+    assertEquals(now.get() + 60_000, builder().build().refresh(CURRENT).expiresAtMillis());
+  }
+
+  @Test
+  void invalidGrantIsRejected() {
+    server.enqueue(json(400, "{\"error\":\"invalid_grant\",\"error_description\":\"refresh-1 expired\"}"));
+
+    RefreshRejectedException e =
+        assertThrows(RefreshRejectedException.class, () -> builder().build().refresh(CURRENT));
+
+    assertEquals("the token endpoint rejected the refresh token (HTTP 400, invalid_grant)", e.getMessage());
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "invalid_client",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "invalid_request"
+      })
+  void configurationErrorsArePermanent(String error) {
+    server.enqueue(json(400, "{\"error\":\"" + error + "\"}"));
+
+    RefreshFailedException e =
+        assertThrows(RefreshFailedException.class, () -> builder().build().refresh(CURRENT));
+
+    assertTrue(e.isPermanent());
+    assertEquals(
+        "the token endpoint refused the client's request (HTTP 400, "
+            + error
+            + "): check the client id, secret, authentication method, grant type and scope",
+        e.getMessage());
+  }
+
+  @Test
+  void unauthorizedWithoutErrorCodeIsPermanent() {
+    server.enqueue(new MockResponse().setResponseCode(401));
+
+    RefreshFailedException e =
+        assertThrows(RefreshFailedException.class, () -> builder().build().refresh(CURRENT));
+
+    assertTrue(e.isPermanent());
+  }
+
+  @Test
+  void notFoundIsPermanent() {
+    server.enqueue(new MockResponse().setResponseCode(404));
+
+    RefreshFailedException e =
+        assertThrows(RefreshFailedException.class, () -> builder().build().refresh(CURRENT));
+
+    assertTrue(e.isPermanent());
+    assertEquals("the token endpoint answered HTTP 404: check the token endpoint URL", e.getMessage());
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {408, 429, 500, 502, 503, 504})
+  void timeoutsThrottlingAndServerErrorsAreTransient(int code) {
+    server.enqueue(new MockResponse().setResponseCode(code));
+    server.enqueue(new MockResponse().setResponseCode(code)); // OkHttp itself retries a 408 once.
+
+    IOException e = assertThrows(IOException.class, () -> builder().build().refresh(CURRENT));
+
+    assertFalse(e instanceof RefreshRejectedException);
+    assertFalse(e instanceof RefreshFailedException);
+    assertEquals("the token endpoint answered HTTP " + code, e.getMessage());
+  }
+
+  @Test
+  void retryAfterSecondsIsHonoured() {
+    server.enqueue(new MockResponse().setResponseCode(429).setHeader("Retry-After", "120"));
+
+    RefreshFailedException e =
+        assertThrows(RefreshFailedException.class, () -> builder().build().refresh(CURRENT));
+
+    assertFalse(e.isPermanent());
+    assertEquals(120_000, e.retryAfterMillis());
+  }
+
+  @Test
+  void retryAfterDateIsMeasuredFromServerDate() {
+    long serverNow = 1_700_000_000_000L;
+    server.enqueue(
+        new MockResponse()
+            .setResponseCode(503)
+            .setHeader("Date", DatesKt.toHttpDateString(new Date(serverNow)))
+            .setHeader("Retry-After", DatesKt.toHttpDateString(new Date(serverNow + 30_000))));
+
+    RefreshFailedException e =
+        assertThrows(RefreshFailedException.class, () -> builder().build().refresh(CURRENT));
+
+    assertEquals(30_000, e.retryAfterMillis());
+  }
+
+  @Test
+  void malformedBodyIsClearAndNamesNoToken() {
+    server.enqueue(json(200, "{\"access_token\":\"secret-access\",\"refresh_token\":"));
+
+    IOException e = assertThrows(IOException.class, () -> builder().build().refresh(CURRENT));
+
+    assertEquals(
+        "the token endpoint returned a malformed token response (EOFException)", e.getMessage());
+    assertNull(e.getCause());
+  }
+
+  @Test
+  void htmlBodyIsMalformed() {
+    server.enqueue(new MockResponse().setBody("<html>proxy error</html>"));
+
+    IOException e = assertThrows(IOException.class, () -> builder().build().refresh(CURRENT));
+
+    assertEquals(
+        "the token endpoint returned a malformed token response (JsonEncodingException)",
+        e.getMessage());
+  }
+
+  @Test
+  void emptyAccessTokenIsTransientFailure() {
+    server.enqueue(json(200, "{\"access_token\":\"\",\"refresh_token\":\"refresh-2\"}"));
+
+    IOException e = assertThrows(IOException.class, () -> builder().build().refresh(CURRENT));
+
+    assertEquals("the token response has no access_token", e.getMessage());
+  }
+
+  @Test
+  void nonBearerTokenTypeIsPermanent() {
+    server.enqueue(json(200, "{\"access_token\":\"a\",\"token_type\":\"mac\"}"));
+
+    RefreshFailedException e =
+        assertThrows(RefreshFailedException.class, () -> builder().build().refresh(CURRENT));
+
+    assertEquals("the token endpoint issued a token of an unsupported type: mac", e.getMessage());
+  }
+
+  @Test
+  void jwtExpIsCorrectedForDeviceClockByDateHeader() throws Exception {
+    // The device clock runs one hour behind the server's.
+    long serverNow = now.get() + TimeUnit.HOURS.toMillis(1);
+    String jwt = JwtsTest.jwt("{\"sub\":\"ada\",\"exp\":" + (serverNow / 1000 + 300) + "}");
+    server.enqueue(
+        json(200, "{\"access_token\":\"" + jwt + "\"}")
+            .setHeader("Date", DatesKt.toHttpDateString(new Date(serverNow))));
+
+    Tokens tokens = builder().build().refresh(CURRENT);
+
+    // Five minutes from now on the device's clock, not one hour and five minutes.
+    assertEquals(now.get() + 300_000, tokens.expiresAtMillis());
+  }
+
+  @Test
+  void expiresInIsRelativeToDeviceClockWhateverTheServerDate() throws Exception {
+    server.enqueue(
+        json(200, "{\"access_token\":\"a\",\"expires_in\":300}")
+            .setHeader("Date", DatesKt.toHttpDateString(new Date(now.get() + 3_600_000))));
+
+    assertEquals(now.get() + 300_000, builder().build().refresh(CURRENT).expiresAtMillis());
+  }
+
+  @Test
+  void derivedClientNeverCarriesAccessToken() throws Exception {
+    RefreshManager auth =
+        RefreshManager.builder().allowedOrigin(server.url("/").toString()).build();
+    auth.signIn(CURRENT);
+    OkHttpClient appClient = new OkHttpClient.Builder().addInterceptor(auth.interceptor()).build();
+    server.enqueue(new MockResponse());
+    server.enqueue(json(200, "{\"access_token\":\"a\"}"));
+    // The app's client attaches the token to this origin...
+    appClient.newCall(new okhttp3.Request.Builder().url(server.url("/api")).build()).execute().close();
+    assertEquals("Bearer access-1", server.takeRequest().getHeader("Authorization"));
+
+    builder().client(appClient).build().refresh(CURRENT);
+
+    // ...but the refresh goes through a copy without the interceptor.
+    assertNull(server.takeRequest().getHeader("Authorization"));
+    assertEquals(1, appClient.interceptors().size()); // The app's client is left as it was.
+  }
+
+  @Test
+  void builderRejectsBadConfiguration() {
+    assertEquals(
+        "no token endpoint: call tokenEndpoint(url)",
+        assertThrows(IllegalStateException.class, () -> OAuth2RefreshApi.builder().clientId("a").build())
+            .getMessage());
+    assertEquals(
+        "no client id: call clientId(id)",
+        assertThrows(
+                IllegalStateException.class,
+                () -> OAuth2RefreshApi.builder().tokenEndpoint("https://a.example/token").build())
+            .getMessage());
+    assertEquals(
+        "the token endpoint is cleartext http: use https, or call allowCleartext(true)",
+        assertThrows(
+                IllegalStateException.class,
+                () ->
+                    OAuth2RefreshApi.builder()
+                        .tokenEndpoint("http://auth.example/token")
+                        .clientId("a")
+                        .build())
+            .getMessage());
+    assertEquals(
+        "CLIENT_SECRET_POST needs a client secret: call clientSecret(secret), or use NONE",
+        assertThrows(
+                IllegalStateException.class,
+                () ->
+                    builder()
+                        .clientAuthentication(ClientAuthentication.CLIENT_SECRET_POST)
+                        .build())
+            .getMessage());
+    assertEquals(
+        "url is not an http or https URL: ftp://x",
+        assertThrows(IllegalArgumentException.class, () -> OAuth2RefreshApi.builder().tokenEndpoint("ftp://x"))
+            .getMessage());
+    assertEquals(
+        "clientId is empty",
+        assertThrows(IllegalArgumentException.class, () -> OAuth2RefreshApi.builder().clientId(""))
+            .getMessage());
+    assertEquals(
+        "scope is blank",
+        assertThrows(IllegalArgumentException.class, () -> OAuth2RefreshApi.builder().scope(" "))
+            .getMessage());
+  }
+}
