@@ -156,6 +156,11 @@ final class AuthCall<T> implements Call<T> {
    */
   private @Nullable String refreshableHeader(MethodPolicy policy, Response<T> response) {
     if (response.code() != 401 || policy.noAuth || policy.noRetry) return null;
+    for (okhttp3.Response prior = response.raw().priorResponse();
+        prior != null;
+        prior = prior.priorResponse()) {
+      if (prior.code() == 401) return null; // auth.authenticator() already retried it once.
+    }
     okhttp3.Response network = response.raw().networkResponse();
     if (network == null) return null; // From the cache.
     Request sent = network.request();

@@ -2,6 +2,7 @@ package dev.retrofitauth;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -17,8 +18,10 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import okhttp3.Authenticator;
 import okhttp3.HttpUrl;
 import okhttp3.Interceptor;
+import org.codehaus.mojo.animal_sniffer.IgnoreJRERequirement;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -99,6 +102,7 @@ public final class RefreshManager {
   final Origins origins = new Origins();
   final MethodPolicy.Cache policies = new MethodPolicy.Cache();
   private final Interceptor interceptor = new AuthInterceptor(this);
+  private final Authenticator authenticator = new AuthAuthenticator(this);
   // Marks the thread that runs the RefreshApi: a call it makes must not wait for itself.
   private final ThreadLocal<Boolean> refreshThread = new ThreadLocal<>();
   private final AtomicLong retries = new AtomicLong();
@@ -162,6 +166,29 @@ public final class RefreshManager {
    */
   public Interceptor interceptor() {
     return interceptor;
+  }
+
+  /**
+   * Returns an OkHttp {@link Authenticator} that answers 401s with the same shared refresh, for
+   * calls that no {@link AuthCallAdapterFactory} wraps: plain OkHttp calls such as an image
+   * loader's, or Retrofit instances without the factory. Install it with the interceptor:
+   *
+   * <pre>{@code
+   * OkHttpClient client = new OkHttpClient.Builder()
+   *     .addInterceptor(auth.interceptor())
+   *     .authenticator(auth.authenticator())
+   *     .build();
+   * }</pre>
+   *
+   * <p>It follows the same rules: stale 401s retry without a refresh, each request is retried at
+   * most once, only requests that carried this manager's token to an allowed origin are retried,
+   * and {@link NoAuth} and {@link NoRetry} are honoured. Unlike a wrapped call, a request
+   * answered this way holds its thread while it waits, because OkHttp's authenticator API is
+   * synchronous. When both are installed, the authenticator answers the first 401 and the wrapped
+   * call hands the retry's response over as final.
+   */
+  public Authenticator authenticator() {
+    return authenticator;
   }
 
   /** Returns the current tokens, or null if the user is signed out. */
@@ -947,6 +974,13 @@ public final class RefreshManager {
       return this;
     }
 
+    /** Like {@link #expiryLeeway(long, TimeUnit)}, for callers with {@code java.time}. */
+    @IgnoreJRERequirement
+    public Builder expiryLeeway(Duration leeway) {
+      Objects.requireNonNull(leeway, "leeway == null");
+      return expiryLeeway(leeway.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /**
      * How long 401s fail fast after a transient refresh failure, before the next refresh may
      * start. The interval starts at {@code initial}, doubles with each failure in a row up to
@@ -964,6 +998,14 @@ public final class RefreshManager {
       return this;
     }
 
+    /** Like {@link #refreshBackoff(long, long, TimeUnit)}, for callers with {@code java.time}. */
+    @IgnoreJRERequirement
+    public Builder refreshBackoff(Duration initial, Duration max) {
+      Objects.requireNonNull(initial, "initial == null");
+      Objects.requireNonNull(max, "max == null");
+      return refreshBackoff(initial.toMillis(), max.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /**
      * How long the calls waiting for a refresh wait at most. When it runs out they fail with an
      * {@link java.io.InterruptedIOException}, as for any transient failure. The refresh itself is
@@ -975,6 +1017,13 @@ public final class RefreshManager {
       if (timeout < 0) throw new IllegalArgumentException("timeout < 0: " + timeout);
       this.refreshTimeoutMillis = unit.toMillis(timeout);
       return this;
+    }
+
+    /** Like {@link #refreshTimeout(long, TimeUnit)}, for callers with {@code java.time}. */
+    @IgnoreJRERequirement
+    public Builder refreshTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout == null");
+      return refreshTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.retrofitauth;
 
+import java.time.Instant;
 import java.util.Objects;
+import org.codehaus.mojo.animal_sniffer.IgnoreJRERequirement;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -49,6 +51,16 @@ public final class Tokens {
           "expiresAtMillis < 0: " + expiresAtMillis + " (use Tokens.NO_EXPIRY when unknown)");
     }
     return new Tokens(accessToken, refreshToken, expiresAtMillis);
+  }
+
+  /**
+   * Like {@link #of(String, String, long)}, for callers with {@code java.time}; a null {@code
+   * expiresAt} means the expiry is not known.
+   */
+  @IgnoreJRERequirement
+  public static Tokens of(
+      String accessToken, @Nullable String refreshToken, @Nullable Instant expiresAt) {
+    return of(accessToken, refreshToken, expiresAt != null ? expiresAt.toEpochMilli() : NO_EXPIRY);
   }
 
   // Checked here, not when the header is built, so a bad token fails where it entered. The

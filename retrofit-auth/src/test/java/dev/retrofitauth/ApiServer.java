@@ -79,6 +79,10 @@ class ApiServer implements AutoCloseable {
     return count != null ? count.get() : 0;
   }
 
+  okhttp3.HttpUrl httpUrl(String path) {
+    return server.url(path);
+  }
+
   String url(String path) {
     return server.url(path).toString();
   }

@@ -1,0 +1,129 @@
+package dev.retrofitauth;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.retrofitauth.Services.Api;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/** Every public builder and factory fails fast, naming the argument and the rule. */
+final class BadInputTest {
+  private static void fails(Class<? extends Throwable> type, String message, Executable call) {
+    assertEquals(message, assertThrows(type, call).getMessage());
+  }
+
+  @Test
+  void refreshManagerBuilder() {
+    RefreshManager.Builder b = RefreshManager.builder();
+    fails(NullPointerException.class, "store == null", () -> b.tokenStore(null));
+    fails(NullPointerException.class, "refreshApi == null", () -> b.refreshApi(null));
+    fails(NullPointerException.class, "listener == null", () -> b.listener(null));
+    fails(NullPointerException.class, "executor == null", () -> b.refreshExecutor(null));
+    fails(NullPointerException.class, "clock == null", () -> b.clock(null));
+    fails(NullPointerException.class, "unit == null", () -> b.expiryLeeway(1, null));
+    fails(IllegalArgumentException.class, "leeway < 0: -1", () -> b.expiryLeeway(-1, TimeUnit.SECONDS));
+    fails(NullPointerException.class, "leeway == null", () -> b.expiryLeeway(null));
+    fails(
+        IllegalArgumentException.class,
+        "leeway < 0: -1000",
+        () -> b.expiryLeeway(Duration.ofSeconds(-1)));
+    fails(NullPointerException.class, "unit == null", () -> b.refreshBackoff(1, 2, null));
+    fails(
+        IllegalArgumentException.class,
+        "initial < 0: -1",
+        () -> b.refreshBackoff(-1, 2, TimeUnit.SECONDS));
+    fails(
+        IllegalArgumentException.class,
+        "max < initial: 1 < 2",
+        () -> b.refreshBackoff(2, 1, TimeUnit.SECONDS));
+    fails(NullPointerException.class, "initial == null", () -> b.refreshBackoff(null, Duration.ZERO));
+    fails(NullPointerException.class, "max == null", () -> b.refreshBackoff(Duration.ZERO, null));
+    fails(NullPointerException.class, "unit == null", () -> b.refreshTimeout(1, null));
+    fails(
+        IllegalArgumentException.class,
+        "timeout < 0: -1",
+        () -> b.refreshTimeout(-1, TimeUnit.SECONDS));
+    fails(NullPointerException.class, "timeout == null", () -> b.refreshTimeout(null));
+    fails(NullPointerException.class, "url == null", () -> b.allowedOrigin(null));
+    fails(
+        IllegalArgumentException.class,
+        "url is not an http or https URL: ftp://example.com",
+        () -> b.allowedOrigin("ftp://example.com"));
+    fails(
+        IllegalArgumentException.class,
+        "url is not an http or https URL: ",
+        () -> b.allowedOrigin(""));
+  }
+
+  @Test
+  void managerMethods() {
+    RefreshManager auth = RefreshManager.builder().build();
+    fails(NullPointerException.class, "tokens == null", () -> auth.signIn(null));
+  }
+
+  @Test
+  void factories() {
+    fails(NullPointerException.class, "manager == null", () -> AuthCallAdapterFactory.create(null));
+    fails(NullPointerException.class, "file == null", () -> TokenStore.file(null));
+    fails(NullPointerException.class, "tokens == null", () -> TokenStore.inMemory().save(null));
+    fails(NullPointerException.class, "message == null", () -> RefreshFailedException.permanent(null));
+    fails(
+        NullPointerException.class,
+        "message == null",
+        () -> RefreshFailedException.retryAfter(null, 1, TimeUnit.SECONDS));
+    fails(
+        NullPointerException.class,
+        "unit == null",
+        () -> RefreshFailedException.retryAfter("m", 1, null));
+    fails(
+        IllegalArgumentException.class,
+        "delay < 0: -1",
+        () -> RefreshFailedException.retryAfter("m", -1, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void enqueueWithNullCallback() throws Exception {
+    try (Fixture fixture = Fixture.create(RefreshManager.builder())) {
+      fails(
+          NullPointerException.class,
+          "callback == null",
+          () -> fixture.create(Api.class).me().enqueue(null));
+    }
+  }
+
+  @Test
+  void durationOverloadsConfigureTheSameAsTimeUnit() throws Exception {
+    long[] now = {1_000_000L};
+    ApiServer server = new ApiServer("old");
+    GatedRefreshApi refreshApi =
+        new GatedRefreshApi(
+            current -> {
+              server.acceptOnly("new");
+              return Tokens.of("new", "r2");
+            });
+    RefreshManager auth =
+        RefreshManager.builder()
+            .refreshApi(refreshApi)
+            .clock(() -> now[0])
+            .expiryLeeway(Duration.ofSeconds(10))
+            .refreshBackoff(Duration.ZERO, Duration.ZERO)
+            .refreshTimeout(Duration.ofSeconds(5))
+            .build();
+    try (Fixture fixture =
+        new Fixture(
+            server,
+            auth,
+            new okhttp3.OkHttpClient.Builder().addInterceptor(auth.interceptor()).build())) {
+      auth.signIn(Tokens.of("old", "r1", now[0] + 10_001));
+      fixture.create(Api.class).me().execute();
+      assertEquals(0, refreshApi.calls.get()); // 10.001 s left: outside the 10 s leeway.
+
+      now[0] += 2;
+      assertEquals(200, fixture.create(Api.class).me().execute().code());
+      assertEquals(1, refreshApi.calls.get()); // Inside it: refreshed before sending.
+    }
+  }
+}
