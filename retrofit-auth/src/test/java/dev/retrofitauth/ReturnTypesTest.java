@@ -161,6 +161,47 @@ final class ReturnTypesTest {
   }
 
   @Test
+  void callbackExecutorGetsFinalResultOnceAndNoRefreshWork() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger executed = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ExecutorService callbackThread =
+        java.util.concurrent.Executors.newSingleThreadExecutor(r -> new Thread(r, "callbacks"));
+    try {
+      Services.Api api =
+          fixture
+              .retrofit
+              .newBuilder()
+              .callbackExecutor(
+                  command -> {
+                    executed.incrementAndGet();
+                    callbackThread.execute(command);
+                  })
+              .build()
+              .create(Services.Api.class);
+      CompletableFuture<String> deliveredOn = new CompletableFuture<>();
+
+      api.me()
+          .enqueue(
+              new retrofit2.Callback<String>() {
+                @Override
+                public void onResponse(retrofit2.Call<String> call, Response<String> response) {
+                  deliveredOn.complete(Thread.currentThread().getName() + " " + response.body());
+                }
+
+                @Override
+                public void onFailure(retrofit2.Call<String> call, Throwable t) {
+                  deliveredOn.completeExceptionally(t);
+                }
+              });
+
+      assertEquals("callbacks ok /api/me", deliveredOn.get(30, TimeUnit.SECONDS));
+      assertEquals(1, executed.get()); // Only the final result went through the executor.
+      assertTrue(refreshApi.threads.get(0).startsWith("retrofit-auth refresh"));
+    } finally {
+      callbackThread.shutdown();
+    }
+  }
+
+  @Test
   void registeredAfterRxFailsWithFix() {
     Retrofit wrongOrder =
         new Retrofit.Builder()
