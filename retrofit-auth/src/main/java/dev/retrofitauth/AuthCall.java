@@ -19,12 +19,12 @@ import retrofit2.Response;
  * the shared refresh and sends a clone of the call, once.
  */
 final class AuthCall<T> implements Call<T> {
-  private static final AtomicIntegerFieldUpdater<AuthCall<?>> DELIVERED =
-      newUpdater();
+  private static final AtomicIntegerFieldUpdater<AuthCall<?>> DELIVERED = newUpdater();
 
   @SuppressWarnings({"unchecked", "rawtypes"}) // The updater's type cannot name AuthCall<?>.
   private static AtomicIntegerFieldUpdater<AuthCall<?>> newUpdater() {
-    return (AtomicIntegerFieldUpdater) AtomicIntegerFieldUpdater.newUpdater(AuthCall.class, "delivered");
+    return (AtomicIntegerFieldUpdater)
+        AtomicIntegerFieldUpdater.newUpdater(AuthCall.class, "delivered");
   }
 
   private final RefreshManager manager;
@@ -47,7 +47,8 @@ final class AuthCall<T> implements Call<T> {
   public Response<T> execute() throws IOException {
     markExecuted();
     MethodPolicy policy = policy();
-    if (policy == null) return delegate.execute(); // The request can't be built: let Retrofit say why.
+    if (policy == null)
+      return delegate.execute(); // The request can't be built: let Retrofit say why.
     if (!policy.noAuth && manager.mayWaitBeforeSend()) {
       BlockingWaiter beforeSend = new BlockingWaiter(false, policy);
       waiter = beforeSend;
@@ -84,7 +85,10 @@ final class AuthCall<T> implements Call<T> {
     this.callback = callback;
     MethodPolicy policy = policy();
     if (policy == null) {
-      start(delegate, MethodPolicy.DEFAULT, false); // The request can't be built: let Retrofit say why.
+      start(
+          delegate,
+          MethodPolicy.DEFAULT,
+          false); // The request can't be built: let Retrofit say why.
       return;
     }
     if (!policy.noAuth && manager.mayWaitBeforeSend()) {

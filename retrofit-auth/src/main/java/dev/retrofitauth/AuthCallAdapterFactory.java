@@ -23,9 +23,9 @@ import retrofit2.Retrofit;
  *     .build();
  * }</pre>
  *
- * <p>It wraps the {@link Call} that the next adapter receives, so it must be added before any
- * other call adapter factory. It also allows the origin of the Retrofit instance's base URL to
- * receive the access token.
+ * <p>It wraps the {@link Call} that the next adapter receives, so it must be added before any other
+ * call adapter factory. It also allows the origin of the Retrofit instance's base URL to receive
+ * the access token.
  */
 public final class AuthCallAdapterFactory extends CallAdapter.Factory {
   private final RefreshManager manager;

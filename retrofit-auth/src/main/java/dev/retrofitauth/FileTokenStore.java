@@ -22,6 +22,7 @@ final class FileTokenStore implements TokenStore {
   private static final int VERSION = 1;
 
   private final File file;
+
   /** Runs between writing the temporary file and renaming it; tests use it to crash there. */
   Runnable beforeRename = () -> {};
 
@@ -35,7 +36,10 @@ final class FileTokenStore implements TokenStore {
     if (!file.exists()) return null;
     try (BufferedSource source = Okio.buffer(Okio.source(file))) {
       return read(JsonReader.of(source));
-    } catch (JsonDataException | JsonEncodingException | EOFException | IllegalArgumentException e) {
+    } catch (JsonDataException
+        | JsonEncodingException
+        | EOFException
+        | IllegalArgumentException e) {
       // No cause: a parser's message may quote the file, and the file holds tokens.
       throw new IOException(
           "the token file is corrupt or truncated and reads as no tokens until the next save: "
@@ -61,7 +65,10 @@ final class FileTokenStore implements TokenStore {
           access = reader.nextString();
           break;
         case "refresh_token":
-          refresh = reader.peek() == JsonReader.Token.NULL ? reader.<String>nextNull() : reader.nextString();
+          refresh =
+              reader.peek() == JsonReader.Token.NULL
+                  ? reader.<String>nextNull()
+                  : reader.nextString();
           break;
         case "expires_at":
           expiresAt = reader.nextLong();
@@ -71,7 +78,8 @@ final class FileTokenStore implements TokenStore {
       }
     }
     reader.endObject();
-    if (reader.peek() != JsonReader.Token.END_DOCUMENT) throw new JsonDataException("trailing data");
+    if (reader.peek() != JsonReader.Token.END_DOCUMENT)
+      throw new JsonDataException("trailing data");
     if (version != VERSION) throw new JsonDataException("unknown version");
     if (access == null) throw new JsonDataException("no access_token");
     return Tokens.of(access, refresh, expiresAt);
@@ -89,7 +97,8 @@ final class FileTokenStore implements TokenStore {
     try {
       // Owner-only before a single byte of a token is written.
       if (!restrictToOwner(temporary)) {
-        throw new IOException("could not make the token file readable by its owner only: " + temporary);
+        throw new IOException(
+            "could not make the token file readable by its owner only: " + temporary);
       }
       Buffer json = new Buffer();
       write(JsonWriter.of(json), tokens);

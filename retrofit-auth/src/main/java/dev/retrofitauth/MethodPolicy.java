@@ -37,7 +37,8 @@ final class MethodPolicy {
 
     private static MethodPolicy read(Method method) {
       Class<?> service = method.getDeclaringClass();
-      boolean noAuth = method.isAnnotationPresent(NoAuth.class) || service.isAnnotationPresent(NoAuth.class);
+      boolean noAuth =
+          method.isAnnotationPresent(NoAuth.class) || service.isAnnotationPresent(NoAuth.class);
       boolean noRetry =
           method.isAnnotationPresent(NoRetry.class) || service.isAnnotationPresent(NoRetry.class);
       return new MethodPolicy(method, noAuth, noRetry);

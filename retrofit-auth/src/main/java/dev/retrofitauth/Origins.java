@@ -57,7 +57,12 @@ final class Origins {
     StringBuilder result = new StringBuilder("[");
     for (HttpUrl origin : origins) {
       if (result.length() > 1) result.append(", ");
-      result.append(origin.scheme()).append("://").append(origin.host()).append(':').append(origin.port());
+      result
+          .append(origin.scheme())
+          .append("://")
+          .append(origin.host())
+          .append(':')
+          .append(origin.port());
     }
     return result.append(']').toString();
   }

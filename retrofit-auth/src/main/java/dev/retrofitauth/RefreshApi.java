@@ -17,13 +17,12 @@ import java.io.IOException;
  * };
  * }</pre>
  *
- * <p>The manager calls it on its own executor, never on an OkHttp dispatcher thread and never
- * while it holds a lock. It never runs two refreshes of the same tokens at once; only after {@link
+ * <p>The manager calls it on its own executor, never on an OkHttp dispatcher thread and never while
+ * it holds a lock. It never runs two refreshes of the same tokens at once; only after {@link
  * RefreshManager#signIn} may a refresh of the new tokens start while an abandoned one still runs.
- * Blocking calls such as {@code
- * Call.execute()} are the right tool here. The method the implementation calls must be annotated
- * {@link NoAuth}: the refresh request must not carry the expired access token, and its 401 must not
- * wait for the refresh it is part of.
+ * Blocking calls such as {@code Call.execute()} are the right tool here. The method the
+ * implementation calls must be annotated {@link NoAuth}: the refresh request must not carry the
+ * expired access token, and its 401 must not wait for the refresh it is part of.
  */
 public interface RefreshApi {
   /**

@@ -8,8 +8,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * Thrown by a {@link RefreshApi} to say more about a failed refresh than a plain {@link
  * IOException} can: that the server asked the client to wait before it tries again ({@code
- * Retry-After}), or that the failure is permanent because the client itself is misconfigured
- * (OAuth 2's {@code invalid_client}, {@code invalid_scope}, ...).
+ * Retry-After}), or that the failure is permanent because the client itself is misconfigured (OAuth
+ * 2's {@code invalid_client}, {@code invalid_scope}, ...).
  *
  * <p>Either way the tokens are kept and the waiting calls fail with an {@link IOException} whose
  * cause is this exception. After a {@linkplain #retryAfter retry-after} failure no refresh starts

@@ -51,9 +51,9 @@ import org.jspecify.annotations.Nullable;
  * <h2>Single flight</h2>
  *
  * <p>When a call gets a 401, it asks the manager for a refresh and names the token it sent. If the
- * manager already holds another token, the call is retried with it at once and no refresh runs
- * (the call was sent before another call's refresh finished). If a refresh is running, the call
- * joins it. Otherwise the call starts one. Every call that joined a refresh sees the same outcome:
+ * manager already holds another token, the call is retried with it at once and no refresh runs (the
+ * call was sent before another call's refresh finished). If a refresh is running, the call joins
+ * it. Otherwise the call starts one. Every call that joined a refresh sees the same outcome:
  *
  * <ul>
  *   <li>Success: the new tokens are saved to the {@link TokenStore} before any waiting call is
@@ -61,9 +61,9 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@link RefreshRejectedException}: the tokens are cleared once, listeners hear one {@link
  *       AuthListener#onSignedOut} and each call gets its original 401.
  *   <li>Any other exception: the tokens are kept and each call fails with an {@link IOException}
- *       whose cause is the refresh failure. For a short, growing interval afterwards (the {@linkplain
- *       Builder#refreshBackoff backoff}) further 401s fail at once with the same cause instead of
- *       refreshing again; after it, the next 401 tries again.
+ *       whose cause is the refresh failure. For a short, growing interval afterwards (the
+ *       {@linkplain Builder#refreshBackoff backoff}) further 401s fail at once with the same cause
+ *       instead of refreshing again; after it, the next 401 tries again.
  * </ul>
  *
  * <h2>Threads</h2>
@@ -182,10 +182,10 @@ public final class RefreshManager {
    *
    * <p>It follows the same rules: stale 401s retry without a refresh, each request is retried at
    * most once, only requests that carried this manager's token to an allowed origin are retried,
-   * and {@link NoAuth} and {@link NoRetry} are honoured. Unlike a wrapped call, a request
-   * answered this way holds its thread while it waits, because OkHttp's authenticator API is
-   * synchronous. When both are installed, the authenticator answers the first 401 and the wrapped
-   * call hands the retry's response over as final.
+   * and {@link NoAuth} and {@link NoRetry} are honoured. Unlike a wrapped call, a request answered
+   * this way holds its thread while it waits, because OkHttp's authenticator API is synchronous.
+   * When both are installed, the authenticator answers the first 401 and the wrapped call hands the
+   * retry's response over as final.
    */
   public Authenticator authenticator() {
     return authenticator;
@@ -197,9 +197,9 @@ public final class RefreshManager {
   }
 
   /**
-   * Replaces the tokens, saves them to the store and tells listeners. A refresh that is running
-   * is superseded: its result is discarded and the calls waiting for it are sent with {@code
-   * tokens}. Blocks until the store has saved the tokens.
+   * Replaces the tokens, saves them to the store and tells listeners. A refresh that is running is
+   * superseded: its result is discarded and the calls waiting for it are sent with {@code tokens}.
+   * Blocks until the store has saved the tokens.
    */
   public void signIn(Tokens tokens) {
     Objects.requireNonNull(tokens, "tokens == null");
@@ -210,8 +210,8 @@ public final class RefreshManager {
   /**
    * Clears the tokens from memory and from the store, and tells listeners once. A refresh that is
    * running is superseded: its result is discarded, calls that got a 401 while waiting for it get
-   * that 401, and calls that had not been sent are sent without a token. Blocks until the store
-   * has been cleared.
+   * that 401, and calls that had not been sent are sent without a token. Blocks until the store has
+   * been cleared.
    */
   public void signOut() {
     boolean wasSignedIn = changeSession(null);
@@ -498,7 +498,8 @@ public final class RefreshManager {
       outcome = FAILED;
       failure = new IOException("RefreshApi threw " + e.getClass().getName(), e);
     } catch (Error e) {
-      finish(flight, FAILED, null, new IOException("RefreshApi threw " + e.getClass().getName(), e));
+      finish(
+          flight, FAILED, null, new IOException("RefreshApi threw " + e.getClass().getName(), e));
       throw e;
     } finally {
       refreshThread.remove();
@@ -982,10 +983,10 @@ public final class RefreshManager {
     }
 
     /**
-     * How long 401s fail fast after a transient refresh failure, before the next refresh may
-     * start. The interval starts at {@code initial}, doubles with each failure in a row up to
-     * {@code max}, and is shortened by up to 20% at random. A success resets it. Defaults to 1
-     * second and 1 minute; {@code initial == 0} turns it off.
+     * How long 401s fail fast after a transient refresh failure, before the next refresh may start.
+     * The interval starts at {@code initial}, doubles with each failure in a row up to {@code max},
+     * and is shortened by up to 20% at random. A success resets it. Defaults to 1 second and 1
+     * minute; {@code initial == 0} turns it off.
      */
     public Builder refreshBackoff(long initial, long max, TimeUnit unit) {
       Objects.requireNonNull(unit, "unit == null");
@@ -1009,8 +1010,8 @@ public final class RefreshManager {
     /**
      * How long the calls waiting for a refresh wait at most. When it runs out they fail with an
      * {@link java.io.InterruptedIOException}, as for any transient failure. The refresh itself is
-     * not abandoned: its tokens are saved if they arrive later, and no second refresh starts
-     * while it runs. Defaults to 60 seconds; 0 means no limit.
+     * not abandoned: its tokens are saved if they arrive later, and no second refresh starts while
+     * it runs. Defaults to 60 seconds; 0 means no limit.
      */
     public Builder refreshTimeout(long timeout, TimeUnit unit) {
       Objects.requireNonNull(unit, "unit == null");
@@ -1044,8 +1045,8 @@ public final class RefreshManager {
     }
 
     /**
-     * Lets the access token go over cleartext HTTP to hosts other than loopback. Defaults to
-     * false: anyone on the network path could read the token. Use it only on trusted networks.
+     * Lets the access token go over cleartext HTTP to hosts other than loopback. Defaults to false:
+     * anyone on the network path could read the token. Use it only on trusted networks.
      */
     public Builder allowCleartext(boolean allowCleartext) {
       this.allowCleartext = allowCleartext;

@@ -8,8 +8,8 @@ import org.jspecify.annotations.Nullable;
  * 2's {@code invalid_grant}. The session is over: the manager clears the stored tokens, tells its
  * listeners that the user was signed out, and hands every waiting call its original 401.
  *
- * <p>Any other {@link IOException} from a {@link RefreshApi} is treated as transient: the tokens are
- * kept and the next 401 may try again.
+ * <p>Any other {@link IOException} from a {@link RefreshApi} is treated as transient: the tokens
+ * are kept and the next 401 may try again.
  *
  * <p>The message must never contain a token.
  */

@@ -8,8 +8,8 @@ import org.jspecify.annotations.Nullable;
  * Keeps the {@link Tokens} of one session. Implementations must be thread-safe.
  *
  * <p>The {@link RefreshManager} keeps the current tokens in memory and writes every change through
- * to the store: it loads once when it is built, saves after each sign-in and refresh, and clears
- * on sign-out. It never calls the store while it holds a lock, and it never runs two writes at the
+ * to the store: it loads once when it is built, saves after each sign-in and refresh, and clears on
+ * sign-out. It never calls the store while it holds a lock, and it never runs two writes at the
  * same time. A refreshed token is saved before any call that waited for it is released. Before a
  * refresh the manager loads the store again, so that tokens another process saved there are used
  * instead of refreshing a second time.
@@ -45,9 +45,9 @@ public interface TokenStore {
    * <p>Each save writes a temporary file in the same directory, makes it readable and writable by
    * its owner only (0600 on POSIX) before any token is written, syncs it to disk, then renames it
    * over {@code file}: a crash leaves either the old tokens or the new ones. It refuses to read or
-   * write {@code file} if it is a symbolic link. A file that is corrupt or truncated fails to
-   * load with an {@link IOException} that names the file but no token; the manager reports it to
-   * {@link AuthListener#onStoreFailed} and starts signed out.
+   * write {@code file} if it is a symbolic link. A file that is corrupt or truncated fails to load
+   * with an {@link IOException} that names the file but no token; the manager reports it to {@link
+   * AuthListener#onStoreFailed} and starts signed out.
    */
   static TokenStore file(File file) {
     if (file == null) throw new NullPointerException("file == null");

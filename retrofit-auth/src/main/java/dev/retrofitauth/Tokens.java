@@ -42,8 +42,7 @@ public final class Tokens {
    * @throws IllegalArgumentException if a token is empty or holds a character that cannot go in an
    *     HTTP header, or if {@code expiresAtMillis} is negative and not {@link #NO_EXPIRY}.
    */
-  public static Tokens of(
-      String accessToken, @Nullable String refreshToken, long expiresAtMillis) {
+  public static Tokens of(String accessToken, @Nullable String refreshToken, long expiresAtMillis) {
     checkToken(accessToken, "accessToken");
     if (refreshToken != null) checkToken(refreshToken, "refreshToken");
     if (expiresAtMillis < 0 && expiresAtMillis != NO_EXPIRY) {

@@ -19,7 +19,8 @@ import okhttp3.mockwebserver.RecordedRequest;
 class ApiServer implements AutoCloseable {
   final MockWebServer server = new MockWebServer();
   final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
-  final ConcurrentHashMap<String, AtomicInteger> requestsByAuthorization = new ConcurrentHashMap<>();
+  final ConcurrentHashMap<String, AtomicInteger> requestsByAuthorization =
+      new ConcurrentHashMap<>();
   private volatile String validAccessToken;
   private volatile int forcedCode;
   private volatile CountDownLatch gate = new CountDownLatch(0);

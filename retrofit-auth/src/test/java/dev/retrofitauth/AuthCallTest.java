@@ -80,8 +80,7 @@ final class AuthCallTest {
     assertEquals("ok /api/me", response.body());
     assertEquals(1, refreshApi.calls.get());
     assertEquals(Tokens.of("old", "r1"), refreshApi.presented.get(0));
-    assertEquals(
-        Arrays.asList("Bearer old", "Bearer new"), authorizations());
+    assertEquals(Arrays.asList("Bearer old", "Bearer new"), authorizations());
     assertEquals(Tokens.of("new", "r2"), fixture.auth.currentTokens());
     assertEquals(Tokens.of("new", "r2"), store.load());
     assertEquals(Arrays.asList("signedIn", "refreshed"), listener.events);
@@ -94,7 +93,9 @@ final class AuthCallTest {
 
     api.me().execute();
 
-    assertTrue(refreshApi.threads.get(0).startsWith("retrofit-auth refresh"), refreshApi.threads.toString());
+    assertTrue(
+        refreshApi.threads.get(0).startsWith("retrofit-auth refresh"),
+        refreshApi.threads.toString());
   }
 
   @Test
@@ -196,7 +197,8 @@ final class AuthCallTest {
 
           @Override
           public void save(Tokens tokens) {
-            if (tokens.accessToken().equals("new")) retriesWhenSaved.add(manager[0].stats().retries());
+            if (tokens.accessToken().equals("new"))
+              retriesWhenSaved.add(manager[0].stats().retries());
             this.tokens = tokens;
           }
 
@@ -495,15 +497,10 @@ final class AuthCallTest {
   @Test
   void missingInterceptorFailsLoudly() throws Exception {
     OkHttpClient bare = new OkHttpClient();
-    Api unwired =
-        fixture
-            .retrofit
-            .newBuilder()
-            .client(bare)
-            .build()
-            .create(Api.class);
+    Api unwired = fixture.retrofit.newBuilder().client(bare).build().create(Api.class);
 
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> unwired.me().execute());
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class, () -> unwired.me().execute());
 
     assertEquals(
         "The request was sent without passing through auth.interceptor(). Add it to the "
@@ -517,7 +514,8 @@ final class AuthCallTest {
 
   @Test
   void networkInterceptorFailsWithFix() {
-    OkHttpClient wrong = new OkHttpClient.Builder().addNetworkInterceptor(fixture.auth.interceptor()).build();
+    OkHttpClient wrong =
+        new OkHttpClient.Builder().addNetworkInterceptor(fixture.auth.interceptor()).build();
     Api api = fixture.retrofit.newBuilder().client(wrong).build().create(Api.class);
 
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> api.me().execute());
@@ -540,7 +538,11 @@ final class AuthCallTest {
                     .addInterceptor(
                         chain ->
                             chain.proceed(
-                                chain.request().newBuilder().header("Authorization", "Basic abc").build()))
+                                chain
+                                    .request()
+                                    .newBuilder()
+                                    .header("Authorization", "Basic abc")
+                                    .build()))
                     .addInterceptor(fixture.auth.interceptor())
                     .build())
             .build()

@@ -24,7 +24,10 @@ final class BadInputTest {
     fails(NullPointerException.class, "executor == null", () -> b.refreshExecutor(null));
     fails(NullPointerException.class, "clock == null", () -> b.clock(null));
     fails(NullPointerException.class, "unit == null", () -> b.expiryLeeway(1, null));
-    fails(IllegalArgumentException.class, "leeway < 0: -1", () -> b.expiryLeeway(-1, TimeUnit.SECONDS));
+    fails(
+        IllegalArgumentException.class,
+        "leeway < 0: -1",
+        () -> b.expiryLeeway(-1, TimeUnit.SECONDS));
     fails(NullPointerException.class, "leeway == null", () -> b.expiryLeeway(null));
     fails(
         IllegalArgumentException.class,
@@ -39,7 +42,8 @@ final class BadInputTest {
         IllegalArgumentException.class,
         "max < initial: 1 < 2",
         () -> b.refreshBackoff(2, 1, TimeUnit.SECONDS));
-    fails(NullPointerException.class, "initial == null", () -> b.refreshBackoff(null, Duration.ZERO));
+    fails(
+        NullPointerException.class, "initial == null", () -> b.refreshBackoff(null, Duration.ZERO));
     fails(NullPointerException.class, "max == null", () -> b.refreshBackoff(Duration.ZERO, null));
     fails(NullPointerException.class, "unit == null", () -> b.refreshTimeout(1, null));
     fails(
@@ -69,7 +73,10 @@ final class BadInputTest {
     fails(NullPointerException.class, "manager == null", () -> AuthCallAdapterFactory.create(null));
     fails(NullPointerException.class, "file == null", () -> TokenStore.file(null));
     fails(NullPointerException.class, "tokens == null", () -> TokenStore.inMemory().save(null));
-    fails(NullPointerException.class, "message == null", () -> RefreshFailedException.permanent(null));
+    fails(
+        NullPointerException.class,
+        "message == null",
+        () -> RefreshFailedException.permanent(null));
     fails(
         NullPointerException.class,
         "message == null",

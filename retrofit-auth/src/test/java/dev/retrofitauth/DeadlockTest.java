@@ -97,7 +97,10 @@ final class DeadlockTest {
             .build();
     auth.signIn(Tokens.of("old", "r1"));
     OkHttpClient client =
-        new OkHttpClient.Builder().dispatcher(dispatcher).addInterceptor(auth.interceptor()).build();
+        new OkHttpClient.Builder()
+            .dispatcher(dispatcher)
+            .addInterceptor(auth.interceptor())
+            .build();
     Retrofit retrofit =
         new Retrofit.Builder()
             .baseUrl(server.url("/"))
@@ -115,7 +118,8 @@ final class DeadlockTest {
             CountDownLatch done = new CountDownLatch(calls);
             List<String> bodies = new CopyOnWriteArrayList<>();
             for (int i = 0; i < calls; i++) {
-              holder.value
+              holder
+                  .value
                   .me()
                   .enqueue(
                       new Callback<String>() {

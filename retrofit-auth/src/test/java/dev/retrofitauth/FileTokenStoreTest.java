@@ -61,7 +61,8 @@ final class FileTokenStoreTest {
           File[] temporaries = directory.toFile().listFiles((dir, name) -> name.endsWith(".tmp"));
           try {
             seen[0] =
-                PosixFilePermissions.toString(Files.getPosixFilePermissions(temporaries[0].toPath()));
+                PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(temporaries[0].toPath()));
           } catch (IOException e) {
             throw new AssertionError(e);
           }
@@ -82,7 +83,8 @@ final class FileTokenStoreTest {
           throw new IllegalStateException("simulated crash");
         };
 
-    assertThrows(IllegalStateException.class, () -> store.save(Tokens.of("new-access", "new-refresh")));
+    assertThrows(
+        IllegalStateException.class, () -> store.save(Tokens.of("new-access", "new-refresh")));
 
     assertArrayEquals(before, Files.readAllBytes(file().toPath()));
     assertEquals(Tokens.of("old-access", "old-refresh"), TokenStore.file(file()).load());
@@ -98,9 +100,11 @@ final class FileTokenStoreTest {
     TokenStore store = TokenStore.file(file());
 
     IOException load = assertThrows(IOException.class, store::load);
-    IOException save = assertThrows(IOException.class, () -> store.save(Tokens.of("secret-access")));
+    IOException save =
+        assertThrows(IOException.class, () -> store.save(Tokens.of("secret-access")));
 
-    String expected = "the token file is a symbolic link, which is refused: " + file().getAbsolutePath();
+    String expected =
+        "the token file is a symbolic link, which is refused: " + file().getAbsolutePath();
     assertEquals(expected, load.getMessage());
     assertEquals(expected, save.getMessage());
     assertEquals(Tokens.of("planted"), TokenStore.file(target.toFile()).load()); // Untouched.
@@ -121,7 +125,8 @@ final class FileTokenStoreTest {
     for (String content : contents) {
       Files.write(file().toPath(), content.getBytes(StandardCharsets.UTF_8));
 
-      IOException e = assertThrows(IOException.class, () -> TokenStore.file(file()).load(), content);
+      IOException e =
+          assertThrows(IOException.class, () -> TokenStore.file(file()).load(), content);
 
       assertTrue(
           e.getMessage()
@@ -162,7 +167,8 @@ final class FileTokenStoreTest {
   void missingDirectoryIsClearError() {
     File nowhere = directory.resolve("missing").resolve("tokens.json").toFile();
 
-    IOException e = assertThrows(IOException.class, () -> TokenStore.file(nowhere).save(Tokens.of("a")));
+    IOException e =
+        assertThrows(IOException.class, () -> TokenStore.file(nowhere).save(Tokens.of("a")));
 
     assertEquals(
         "the token file's directory does not exist: " + nowhere.getParentFile().getAbsolutePath(),

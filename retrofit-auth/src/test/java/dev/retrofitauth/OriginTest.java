@@ -79,8 +79,7 @@ final class OriginTest {
   @Test
   void allowedOriginOptionAddsOrigin() throws Exception {
     other.enqueue(new MockResponse().setBody("partner"));
-    RefreshManager auth =
-        RefreshManager.builder().allowedOrigin(other.url("/").toString()).build();
+    RefreshManager auth = RefreshManager.builder().allowedOrigin(other.url("/").toString()).build();
     auth.signIn(Tokens.of("old"));
     OkHttpClient client = new OkHttpClient.Builder().addInterceptor(auth.interceptor()).build();
 

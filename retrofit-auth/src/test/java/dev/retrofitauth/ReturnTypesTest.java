@@ -97,7 +97,8 @@ final class ReturnTypesTest {
   @ParameterizedTest(name = "synchronous={0}")
   @ValueSource(booleans = {false, true})
   void singleRefreshesAndRetries(boolean synchronous) {
-    assertEquals("ok /api/me", api(synchronous).single().timeout(30, TimeUnit.SECONDS).blockingGet());
+    assertEquals(
+        "ok /api/me", api(synchronous).single().timeout(30, TimeUnit.SECONDS).blockingGet());
     assertEquals(1, refreshApi.calls.get());
   }
 
@@ -162,7 +163,8 @@ final class ReturnTypesTest {
 
   @Test
   void callbackExecutorGetsFinalResultOnceAndNoRefreshWork() throws Exception {
-    java.util.concurrent.atomic.AtomicInteger executed = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger executed =
+        new java.util.concurrent.atomic.AtomicInteger();
     java.util.concurrent.ExecutorService callbackThread =
         java.util.concurrent.Executors.newSingleThreadExecutor(r -> new Thread(r, "callbacks"));
     try {

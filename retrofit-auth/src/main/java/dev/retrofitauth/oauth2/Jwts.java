@@ -15,8 +15,8 @@ public final class Jwts {
    * Tokens#NO_EXPIRY} if {@code jwt} is not a JWT or has no valid {@code exp}. It never throws for
    * malformed input.
    *
-   * <p>The signature is not verified: that is the resource server's job, and a client only uses
-   * the expiry to refresh a little early. {@code exp} is in the server's clock; {@link
+   * <p>The signature is not verified: that is the resource server's job, and a client only uses the
+   * expiry to refresh a little early. {@code exp} is in the server's clock; {@link
    * OAuth2RefreshApi} corrects it for the device's clock with the token response's {@code Date}.
    */
   public static long expiresAtMillis(String jwt) {

@@ -50,11 +50,11 @@ import org.jspecify.annotations.Nullable;
  *       manager does that). The expiry comes from {@code expires_in}, or else from the {@code exp}
  *       of a JWT access token corrected by the response's {@code Date} for the device's clock.
  *   <li>{@code invalid_grant}: {@link RefreshRejectedException}; the session ends.
- *   <li>{@code invalid_client}, {@code unauthorized_client}, {@code unsupported_grant_type},
- *       {@code invalid_scope}, {@code invalid_request}, a 401 without an error code, and any other
- *       4xx: a {@linkplain RefreshFailedException#permanent permanent} {@link
- *       RefreshFailedException}. The client is misconfigured; the manager keeps the tokens and
- *       does not try again until the next sign-in.
+ *   <li>{@code invalid_client}, {@code unauthorized_client}, {@code unsupported_grant_type}, {@code
+ *       invalid_scope}, {@code invalid_request}, a 401 without an error code, and any other 4xx: a
+ *       {@linkplain RefreshFailedException#permanent permanent} {@link RefreshFailedException}. The
+ *       client is misconfigured; the manager keeps the tokens and does not try again until the next
+ *       sign-in.
  *   <li>408, 429 and 5xx: a transient failure, with the server's {@code Retry-After} honoured.
  *   <li>A network failure, or a 200 whose body is not a usable token response: a transient {@link
  *       IOException}.
@@ -142,13 +142,15 @@ public final class OAuth2RefreshApi implements RefreshApi {
             .add("grant_type", "refresh_token")
             .add("refresh_token", refreshToken);
     if (scope != null) form.add("scope", scope);
-    Request.Builder request = new Request.Builder().url(tokenEndpoint).header("Accept", "application/json");
+    Request.Builder request =
+        new Request.Builder().url(tokenEndpoint).header("Accept", "application/json");
     switch (clientAuthentication) {
       case CLIENT_SECRET_BASIC:
         // RFC 6749 §2.3.1: form-encode the id and the secret before Basic encoding.
         request.header(
             "Authorization",
-            Credentials.basic(formEncode(clientId), formEncode(Objects.requireNonNull(clientSecret))));
+            Credentials.basic(
+                formEncode(clientId), formEncode(Objects.requireNonNull(clientSecret))));
         break;
       case CLIENT_SECRET_POST:
         form.add("client_id", clientId).add("client_secret", Objects.requireNonNull(clientSecret));
@@ -239,19 +241,21 @@ public final class OAuth2RefreshApi implements RefreshApi {
       expiresAt = sentAt + TimeUnit.SECONDS.toMillis(expiresIn);
     } else {
       long exp = Jwts.expiresAtMillis(access);
-      expiresAt = exp == Tokens.NO_EXPIRY ? Tokens.NO_EXPIRY : exp + clockSkew(response, receivedAt);
+      expiresAt =
+          exp == Tokens.NO_EXPIRY ? Tokens.NO_EXPIRY : exp + clockSkew(response, receivedAt);
       if (expiresAt < 0L) expiresAt = Tokens.NO_EXPIRY;
     }
     try {
       return Tokens.of(access, refresh, expiresAt);
     } catch (IllegalArgumentException e) {
-      throw new IOException("the token response has a token that cannot be sent: " + e.getMessage());
+      throw new IOException(
+          "the token response has a token that cannot be sent: " + e.getMessage());
     }
   }
 
   /**
-   * Returns how far the device clock is ahead of the server's, from the response's {@code Date},
-   * so that the server's absolute times can be read in device time; 0 if there is no date.
+   * Returns how far the device clock is ahead of the server's, from the response's {@code Date}, so
+   * that the server's absolute times can be read in device time; 0 if there is no date.
    */
   private static long clockSkew(Response response, long receivedAt) {
     Date serverDate = response.headers().getDate("Date");
@@ -289,7 +293,9 @@ public final class OAuth2RefreshApi implements RefreshApi {
       }
       reader.endObject();
       // RFC 6749 §5.2 limits error codes to printable ASCII; anything else is not echoed.
-      return error != null && error.matches("[\\x20-\\x21\\x23-\\x5B\\x5D-\\x7E]{1,64}") ? error : null;
+      return error != null && error.matches("[\\x20-\\x21\\x23-\\x5B\\x5D-\\x7E]{1,64}")
+          ? error
+          : null;
     } catch (IOException | RuntimeException e) {
       return null;
     }
@@ -400,7 +406,9 @@ public final class OAuth2RefreshApi implements RefreshApi {
       return this;
     }
 
-    /** Allows a cleartext {@code http} token endpoint that is not on loopback. Defaults to false. */
+    /**
+     * Allows a cleartext {@code http} token endpoint that is not on loopback. Defaults to false.
+     */
     public Builder allowCleartext(boolean allowCleartext) {
       this.allowCleartext = allowCleartext;
       return this;

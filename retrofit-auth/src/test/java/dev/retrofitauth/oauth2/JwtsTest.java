@@ -21,7 +21,8 @@ final class JwtsTest {
 
   @Test
   void readsExp() {
-    assertEquals(1_700_000_123_000L, Jwts.expiresAtMillis(jwt("{\"sub\":\"a\",\"exp\":1700000123}")));
+    assertEquals(
+        1_700_000_123_000L, Jwts.expiresAtMillis(jwt("{\"sub\":\"a\",\"exp\":1700000123}")));
   }
 
   @Test

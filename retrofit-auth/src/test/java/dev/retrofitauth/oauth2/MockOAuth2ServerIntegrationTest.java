@@ -58,8 +58,12 @@ final class MockOAuth2ServerIntegrationTest {
               new OAuth2TokenProvider(),
               Collections.emptySet(),
               new MockWebServerWrapper()));
-  /** The resource server: accepts the tokens the OAuth server issued, until the test expires them. */
+
+  /**
+   * The resource server: accepts the tokens the OAuth server issued, until the test expires them.
+   */
   private final MockWebServer api = new MockWebServer();
+
   private final Set<String> expired = ConcurrentHashMap.newKeySet();
   private final List<String> presentedRefreshTokens = new CopyOnWriteArrayList<>();
 
@@ -139,7 +143,9 @@ final class MockOAuth2ServerIntegrationTest {
 
   private Tokens authorizationCodeLogin(OkHttpClient client) throws IOException {
     HttpUrl authorize =
-        oauth.authorizationEndpointUrl(ISSUER).newBuilder()
+        oauth
+            .authorizationEndpointUrl(ISSUER)
+            .newBuilder()
             .addQueryParameter("client_id", CLIENT_ID)
             .addQueryParameter("response_type", "code")
             .addQueryParameter("redirect_uri", REDIRECT_URI)
@@ -149,7 +155,10 @@ final class MockOAuth2ServerIntegrationTest {
             .build();
     String code;
     try (Response redirect =
-        client.newBuilder().followRedirects(false).build()
+        client
+            .newBuilder()
+            .followRedirects(false)
+            .build()
             .newCall(new Request.Builder().url(authorize).build())
             .execute()) {
       code = HttpUrl.get(redirect.header("Location")).queryParameter("code");

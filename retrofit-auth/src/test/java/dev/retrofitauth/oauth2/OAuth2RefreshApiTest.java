@@ -156,12 +156,14 @@ final class OAuth2RefreshApiTest {
 
   @Test
   void invalidGrantIsRejected() {
-    server.enqueue(json(400, "{\"error\":\"invalid_grant\",\"error_description\":\"refresh-1 expired\"}"));
+    server.enqueue(
+        json(400, "{\"error\":\"invalid_grant\",\"error_description\":\"refresh-1 expired\"}"));
 
     RefreshRejectedException e =
         assertThrows(RefreshRejectedException.class, () -> builder().build().refresh(CURRENT));
 
-    assertEquals("the token endpoint rejected the refresh token (HTTP 400, invalid_grant)", e.getMessage());
+    assertEquals(
+        "the token endpoint rejected the refresh token (HTTP 400, invalid_grant)", e.getMessage());
   }
 
   @ParameterizedTest
@@ -205,7 +207,8 @@ final class OAuth2RefreshApiTest {
         assertThrows(RefreshFailedException.class, () -> builder().build().refresh(CURRENT));
 
     assertTrue(e.isPermanent());
-    assertEquals("the token endpoint answered HTTP 404: check the token endpoint URL", e.getMessage());
+    assertEquals(
+        "the token endpoint answered HTTP 404: check the token endpoint URL", e.getMessage());
   }
 
   @ParameterizedTest
@@ -294,8 +297,7 @@ final class OAuth2RefreshApiTest {
     long serverNow = now.get() + TimeUnit.HOURS.toMillis(1);
     String jwt = JwtsTest.jwt("{\"sub\":\"ada\",\"exp\":" + (serverNow / 1000 + 300) + "}");
     server.enqueue(
-        json(200, "{\"access_token\":\"" + jwt + "\"}")
-            .setHeader("Date", httpDate((serverNow))));
+        json(200, "{\"access_token\":\"" + jwt + "\"}").setHeader("Date", httpDate((serverNow))));
 
     Tokens tokens = builder().build().refresh(CURRENT);
 
@@ -321,7 +323,10 @@ final class OAuth2RefreshApiTest {
     server.enqueue(new MockResponse());
     server.enqueue(json(200, "{\"access_token\":\"a\"}"));
     // The app's client attaches the token to this origin...
-    appClient.newCall(new okhttp3.Request.Builder().url(server.url("/api")).build()).execute().close();
+    appClient
+        .newCall(new okhttp3.Request.Builder().url(server.url("/api")).build())
+        .execute()
+        .close();
     assertEquals("Bearer access-1", server.takeRequest().getHeader("Authorization"));
 
     builder().client(appClient).build().refresh(CURRENT);
@@ -335,7 +340,8 @@ final class OAuth2RefreshApiTest {
   void builderRejectsBadConfiguration() {
     assertEquals(
         "no token endpoint: call tokenEndpoint(url)",
-        assertThrows(IllegalStateException.class, () -> OAuth2RefreshApi.builder().clientId("a").build())
+        assertThrows(
+                IllegalStateException.class, () -> OAuth2RefreshApi.builder().clientId("a").build())
             .getMessage());
     assertEquals(
         "no client id: call clientId(id)",
@@ -358,13 +364,13 @@ final class OAuth2RefreshApiTest {
         assertThrows(
                 IllegalStateException.class,
                 () ->
-                    builder()
-                        .clientAuthentication(ClientAuthentication.CLIENT_SECRET_POST)
-                        .build())
+                    builder().clientAuthentication(ClientAuthentication.CLIENT_SECRET_POST).build())
             .getMessage());
     assertEquals(
         "url is not an http or https URL: ftp://x",
-        assertThrows(IllegalArgumentException.class, () -> OAuth2RefreshApi.builder().tokenEndpoint("ftp://x"))
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> OAuth2RefreshApi.builder().tokenEndpoint("ftp://x"))
             .getMessage());
     assertEquals(
         "clientId is empty",

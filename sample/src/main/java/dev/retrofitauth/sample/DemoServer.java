@@ -31,6 +31,7 @@ final class DemoServer implements AutoCloseable {
   final AtomicInteger unauthorized = new AtomicInteger();
   final AtomicInteger refreshes = new AtomicInteger();
   final AtomicInteger refreshTokensPresentedTwice = new AtomicInteger();
+
   /** The paths of API calls that succeeded, in the order they reached the server. */
   final List<String> served = new CopyOnWriteArrayList<>();
 
@@ -76,8 +77,13 @@ final class DemoServer implements AutoCloseable {
     liveRefreshTokens.add(refresh);
     return json(
         200,
-        "{\"access_token\":\"" + access + "\",\"token_type\":\"Bearer\",\"expires_in\":"
-            + ACCESS_TOKEN_SECONDS + ",\"refresh_token\":\"" + refresh + "\"}");
+        "{\"access_token\":\""
+            + access
+            + "\",\"token_type\":\"Bearer\",\"expires_in\":"
+            + ACCESS_TOKEN_SECONDS
+            + ",\"refresh_token\":\""
+            + refresh
+            + "\"}");
   }
 
   private MockResponse refresh(RecordedRequest request) {

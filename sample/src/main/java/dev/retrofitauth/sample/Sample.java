@@ -80,7 +80,8 @@ public final class Sample {
       if (response.code() == 400 || response.code() == 401) {
         throw new RefreshRejectedException("refresh token rejected: HTTP " + response.code());
       }
-      if (!response.isSuccessful()) throw new IOException("refresh failed: HTTP " + response.code());
+      if (!response.isSuccessful())
+        throw new IOException("refresh failed: HTTP " + response.code());
       return toTokens(response.body());
     };
   }
@@ -158,8 +159,7 @@ public final class Sample {
       auth = builder.build();
       Dispatcher dispatcher = new Dispatcher();
       dispatcher.setMaxRequestsPerHost(64);
-      okHttp =
-          plain.newBuilder().dispatcher(dispatcher).addInterceptor(auth.interceptor()).build();
+      okHttp = plain.newBuilder().dispatcher(dispatcher).addInterceptor(auth.interceptor()).build();
       api = retrofit(okHttp, auth).create(Api.class);
     }
 
@@ -209,14 +209,25 @@ public final class Sample {
       server.resetCounters();
       Storm storm = storm(client, calls);
       out.println(
-          "   calls made: " + calls + ", succeeded: " + storm.succeeded + ", failed: " + storm.failed);
+          "   calls made: "
+              + calls
+              + ", succeeded: "
+              + storm.succeeded
+              + ", failed: "
+              + storm.failed);
       out.println(
-          "   the server saw " + server.apiCalls.get() + " API requests, "
-              + server.unauthorized.get() + " of them 401, and " + server.refreshes.get()
+          "   the server saw "
+              + server.apiCalls.get()
+              + " API requests, "
+              + server.unauthorized.get()
+              + " of them 401, and "
+              + server.refreshes.get()
               + " refresh(es)");
       RefreshManager.Stats stats = client.auth.stats();
       out.println(
-          "   retries: " + stats.retries() + ", stale 401s answered without a refresh: "
+          "   retries: "
+              + stats.retries()
+              + ", stale 401s answered without a refresh: "
               + stats.stale401s());
       check(storm.succeeded == calls, "every call succeeded");
       check(server.refreshes.get() == 1, "exactly one refresh ran");
@@ -230,7 +241,8 @@ public final class Sample {
   private void signOut() throws Exception {
     int calls = 50;
     out.println();
-    out.println("4. Sign-out: the server revoked the refresh token; " + calls + " calls are waiting");
+    out.println(
+        "4. Sign-out: the server revoked the refresh token; " + calls + " calls are waiting");
     try (Client client = new Client(true)) {
       client.login();
       server.expireAccessTokens();
@@ -238,8 +250,12 @@ public final class Sample {
       server.resetCounters();
       Storm storm = storm(client, calls);
       out.println(
-          "   calls that got their 401 back: " + storm.unauthorized + " of " + calls
-              + "; events: " + client.events);
+          "   calls that got their 401 back: "
+              + storm.unauthorized
+              + " of "
+              + calls
+              + "; events: "
+              + client.events);
       check(storm.unauthorized == calls, "every waiting call got its 401 back");
       check(
           client.events.equals(List.of("signed out: REFRESH_REJECTED")),

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 final class PackagingTest {
   private static File libraryJar() {
     File location =
-        new File(RefreshManager.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+        new File(
+            RefreshManager.class.getProtectionDomain().getCodeSource().getLocation().getPath());
     assertTrue(
         location.getName().endsWith(".jar"),
         "expected the packaged library, run 'mvn verify' from the top: " + location);
@@ -64,5 +65,4 @@ final class PackagingTest {
     assertTrue(new File(jar.getParentFile(), base + "-sources.jar").isFile());
     assertTrue(new File(jar.getParentFile(), base + "-javadoc.jar").isFile());
   }
-
 }
