@@ -62,6 +62,8 @@ final class AuthAuthenticator implements Authenticator {
 
     @Override
     void proceed() {
+      // OkHttp sends the retry itself, out of the queue's sight: give its slot back at once.
+      if (manager.queueMode) manager.retryFinished();
       retry = true;
       done.countDown();
     }

@@ -49,15 +49,17 @@ final class AuthCall<T> implements Call<T> {
     MethodPolicy policy = policy();
     if (policy == null)
       return delegate.execute(); // The request can't be built: let Retrofit say why.
+    Response<T> response = null;
     if (!policy.noAuth && manager.mayWaitBeforeSend()) {
       BlockingWaiter beforeSend = new BlockingWaiter(false, policy);
       waiter = beforeSend;
       if (manager.awaitBeforeSend(beforeSend)) {
         cancelIfCanceled(beforeSend);
         beforeSend.await();
+        response = beforeSend.response; // In queue mode, the queue has sent it.
       }
     }
-    Response<T> response = send(delegate);
+    if (response == null) response = send(delegate);
     String sentHeader = refreshableHeader(policy, response);
     if (sentHeader == null) return response;
 
@@ -66,6 +68,7 @@ final class AuthCall<T> implements Call<T> {
     manager.onUnauthorized(sentHeader, afterUnauthorized);
     cancelIfCanceled(afterUnauthorized);
     if (!afterUnauthorized.await()) return response;
+    if (afterUnauthorized.response != null) return afterUnauthorized.response;
     manager.countRetry();
     return send(delegate.clone());
   }
@@ -85,10 +88,8 @@ final class AuthCall<T> implements Call<T> {
     this.callback = callback;
     MethodPolicy policy = policy();
     if (policy == null) {
-      start(
-          delegate,
-          MethodPolicy.DEFAULT,
-          false); // The request can't be built: let Retrofit say why.
+      // The request can't be built: let Retrofit say why.
+      start(delegate, MethodPolicy.DEFAULT, false, false);
       return;
     }
     if (!policy.noAuth && manager.mayWaitBeforeSend()) {
@@ -99,16 +100,22 @@ final class AuthCall<T> implements Call<T> {
         return;
       }
     }
-    start(delegate, policy, true);
+    start(delegate, policy, true, false);
   }
 
-  private void start(Call<T> call, MethodPolicy policy, boolean first) {
+  /**
+   * Sends {@code call}. {@code first} is true for the call's first attempt, which may still be
+   * refreshed and retried; {@code queued} is true if the retry queue started it and waits to hear
+   * that it has finished.
+   */
+  private void start(Call<T> call, MethodPolicy policy, boolean first, boolean queued) {
     attempt = call;
     if (canceled) call.cancel();
     call.enqueue(
         new Callback<T>() {
           @Override
           public void onResponse(Call<T> call, Response<T> response) {
+            if (queued) manager.retryFinished();
             try {
               checkInterceptor(response);
             } catch (IllegalStateException e) {
@@ -128,6 +135,7 @@ final class AuthCall<T> implements Call<T> {
 
           @Override
           public void onFailure(Call<T> call, Throwable t) {
+            if (queued) manager.retryFinished();
             deliverFailure(t);
           }
         });
@@ -240,7 +248,10 @@ final class AuthCall<T> implements Call<T> {
   private final class BlockingWaiter extends Waiter {
     private final CountDownLatch done = new CountDownLatch(1);
     private boolean retry;
-    private @Nullable IOException failure;
+    private @Nullable Throwable failure;
+
+    /** In queue mode, the response of the attempt that the queue sent. */
+    @Nullable Response<T> response;
 
     BlockingWaiter(boolean sent, MethodPolicy policy) {
       super(sent, policy);
@@ -248,8 +259,36 @@ final class AuthCall<T> implements Call<T> {
 
     @Override
     void proceed() {
-      retry = true;
-      done.countDown();
+      if (!manager.queueMode) {
+        retry = true;
+        done.countDown();
+        return;
+      }
+      // Queue mode: the queue sends the call, on OkHttp's dispatcher, and the caller waits for it.
+      Call<T> call = delegate;
+      if (sent) {
+        manager.countRetry();
+        call = delegate.clone();
+      }
+      attempt = call;
+      if (canceled) call.cancel();
+      call.enqueue(
+          new Callback<T>() {
+            @Override
+            public void onResponse(Call<T> call, Response<T> r) {
+              manager.retryFinished();
+              response = r;
+              retry = true;
+              done.countDown();
+            }
+
+            @Override
+            public void onFailure(Call<T> call, Throwable t) {
+              manager.retryFinished();
+              failure = t;
+              done.countDown();
+            }
+          });
     }
 
     @Override
@@ -264,7 +303,10 @@ final class AuthCall<T> implements Call<T> {
       done.countDown();
     }
 
-    /** Returns true to send the call (again), false to return the response it has. */
+    /**
+     * Returns true to send the call (again), or to return {@link #response} if the queue sent it;
+     * false to return the response the caller already has.
+     */
     boolean await() throws IOException {
       boolean interrupted = false;
       try {
@@ -273,18 +315,24 @@ final class AuthCall<T> implements Call<T> {
             done.await();
             break;
           } catch (InterruptedException e) {
+            interrupted = true;
             if (manager.cancel(this)) {
-              Thread.currentThread().interrupt();
               throw new InterruptedIOException("interrupted while waiting for a token refresh");
             }
-            interrupted = true; // Already released: the answer is a moment away.
+            cancel(); // Already released: end its attempt, then report how it ended.
           }
         }
       } finally {
         if (interrupted) Thread.currentThread().interrupt();
       }
       // The latch's happens-before edge makes the fields written before countDown() visible.
-      if (failure != null) throw failure;
+      Throwable t = failure;
+      if (t instanceof IOException) throw (IOException) t;
+      if (t instanceof RuntimeException) throw (RuntimeException) t;
+      if (t instanceof Error) throw (Error) t;
+      if (t != null) throw new IOException(t);
+      Response<T> queued = response;
+      if (queued != null) checkInterceptor(queued);
       return retry;
     }
   }
@@ -302,9 +350,9 @@ final class AuthCall<T> implements Call<T> {
     void proceed() {
       if (sent) {
         manager.countRetry();
-        start(delegate.clone(), policy, false);
+        start(delegate.clone(), policy, false, manager.queueMode);
       } else {
-        start(delegate, policy, true);
+        start(delegate, policy, true, manager.queueMode);
       }
     }
 

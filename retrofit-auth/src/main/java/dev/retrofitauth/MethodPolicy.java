@@ -8,16 +8,32 @@ import retrofit2.Invocation;
 /** What the annotations of one service method ask for, read once and cached. */
 final class MethodPolicy {
   /** The policy of a request that did not come from a Retrofit service method. */
-  static final MethodPolicy DEFAULT = new MethodPolicy(null, false, false);
+  static final MethodPolicy DEFAULT = new MethodPolicy(null, false, false, 0, null);
 
   final @Nullable Method method;
   final boolean noAuth;
   final boolean noRetry;
+  final int priority;
+  final @Nullable String group;
 
-  private MethodPolicy(@Nullable Method method, boolean noAuth, boolean noRetry) {
+  private MethodPolicy(
+      @Nullable Method method,
+      boolean noAuth,
+      boolean noRetry,
+      int priority,
+      @Nullable String group) {
     this.method = method;
     this.noAuth = noAuth;
     this.noRetry = noRetry;
+    this.priority = priority;
+    this.group = group;
+  }
+
+  /** Returns {@code Service.method}, or null for a request that is not from a service method. */
+  @Nullable String methodName() {
+    return method != null
+        ? method.getDeclaringClass().getSimpleName() + "." + method.getName()
+        : null;
   }
 
   static final class Cache {
@@ -41,7 +57,16 @@ final class MethodPolicy {
           method.isAnnotationPresent(NoAuth.class) || service.isAnnotationPresent(NoAuth.class);
       boolean noRetry =
           method.isAnnotationPresent(NoRetry.class) || service.isAnnotationPresent(NoRetry.class);
-      return new MethodPolicy(method, noAuth, noRetry);
+      RetryPriority priority = method.getAnnotation(RetryPriority.class);
+      if (priority == null) priority = service.getAnnotation(RetryPriority.class);
+      RetryGroup group = method.getAnnotation(RetryGroup.class);
+      if (group == null) group = service.getAnnotation(RetryGroup.class);
+      return new MethodPolicy(
+          method,
+          noAuth,
+          noRetry,
+          priority != null ? priority.value() : 0,
+          group != null ? group.value() : null);
     }
   }
 }

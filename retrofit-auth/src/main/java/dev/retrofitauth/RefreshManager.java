@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Random;
@@ -97,6 +99,9 @@ public final class RefreshManager {
   final long backoffInitialMillis;
   final long backoffMaxMillis;
   final long refreshTimeoutMillis;
+  final boolean queueMode;
+  final int maxConcurrentRetries;
+  final int maxQueuedCalls;
   private final AuthListener[] listeners;
 
   final Origins origins = new Origins();
@@ -131,6 +136,8 @@ public final class RefreshManager {
   private long refreshesFailed;
   private long stale401s;
   private int waitingCalls;
+  private long sequence;
+  private final RetryQueue retryQueue = new RetryQueue();
   private @Nullable ScheduledExecutorService timer;
 
   private RefreshManager(Builder builder) {
@@ -144,6 +151,9 @@ public final class RefreshManager {
     this.backoffInitialMillis = builder.backoffInitialMillis;
     this.backoffMaxMillis = builder.backoffMaxMillis;
     this.refreshTimeoutMillis = builder.refreshTimeoutMillis;
+    this.queueMode = builder.queueMode;
+    this.maxConcurrentRetries = builder.maxConcurrentRetries;
+    this.maxQueuedCalls = builder.maxQueuedCalls;
     this.listeners = builder.listeners.toArray(new AuthListener[0]);
     for (HttpUrl origin : builder.origins) origins.add(origin);
   }
@@ -224,6 +234,7 @@ public final class RefreshManager {
     long persist;
     boolean hadTokens;
     Waiter waiters = null;
+    List<Waiter> dropped = null;
     synchronized (lock) {
       hadTokens = tokens != null;
       superseded = flight;
@@ -231,6 +242,14 @@ public final class RefreshManager {
         flight = null;
         refreshing = false;
         waiters = detachWaiters(superseded);
+      }
+      if (queueMode && newTokens == null) {
+        // Signed out: every queued call ends now, instead of being sent without a token.
+        dropped = new ArrayList<>();
+        for (Waiter w = waiters; w != null; w = w.next) dropped.add(w);
+        waiters = null;
+        superseded = null;
+        takeMatching(null, dropped);
       }
       setTokens(newTokens);
       consecutiveFailures = 0;
@@ -240,6 +259,17 @@ public final class RefreshManager {
     }
     persist(persist);
     if (superseded != null) release(waiters, SUPERSEDED, null, false, newTokens == null);
+    if (dropped != null) {
+      for (Waiter w : dropped) {
+        w.prev = null;
+        w.next = null;
+        if (w.sent) {
+          w.passThrough();
+        } else {
+          w.fail(new IOException("Canceled: signed out while waiting for a token refresh"));
+        }
+      }
+    }
     return hadTokens;
   }
 
@@ -253,7 +283,7 @@ public final class RefreshManager {
           refreshesFailed,
           stale401s,
           retries.get(),
-          waitingCalls);
+          waitingCalls + retryQueue.size());
     }
   }
 
@@ -289,6 +319,7 @@ public final class RefreshManager {
     if (!refreshing && !expiresSoon(tokens)) return false; // The fast path: no lock.
     if (refreshThread.get() != null) return false;
     Flight started = null;
+    boolean full;
     synchronized (lock) {
       if (flight == null) {
         Tokens current = tokens;
@@ -297,9 +328,11 @@ public final class RefreshManager {
       } else if (flight.timedOut) {
         return false;
       }
-      join(flight, waiter);
+      full = isFull();
+      if (!full) join(flight, waiter);
     }
     if (started != null) launch(started);
+    if (full) waiter.fail(queueFull());
     return true;
   }
 
@@ -325,6 +358,8 @@ public final class RefreshManager {
       } else if (!sentHeader.equals(header)) {
         stale401s++;
         outcome = SUCCEEDED; // Another call's refresh finished after this call was sent.
+      } else if (isFull()) {
+        outcome = -2;
       } else if (flight != null && !flight.timedOut) {
         join(flight, waiter);
         return;
@@ -358,7 +393,12 @@ public final class RefreshManager {
     if (tellUnrefreshable) {
       fire(Event.SIGNED_OUT, AuthListener.SignOutReason.NO_REFRESH_POSSIBLE, null);
     }
-    complete(waiter, outcome, failure, false, false);
+    if (outcome == -2) {
+      waiter.fail(queueFull());
+      return;
+    }
+    waiter.next = null;
+    release(waiter, outcome, failure, false, false);
   }
 
   /**
@@ -367,12 +407,146 @@ public final class RefreshManager {
    */
   boolean cancel(Waiter waiter) {
     synchronized (lock) {
-      Flight owner = (Flight) waiter.owner;
+      Object owner = waiter.owner;
       if (owner == null) return false;
-      unlink(owner, waiter);
+      if (owner == retryQueue) return retryQueue.remove(waiter);
+      unlink((Flight) owner, waiter);
       waitingCalls--;
       return true;
     }
+  }
+
+  // ---- The queue. ----
+
+  private boolean isFull() {
+    assert Thread.holdsLock(lock);
+    return waitingCalls + retryQueue.size() >= maxQueuedCalls;
+  }
+
+  private IOException queueFull() {
+    return new IOException(
+        "Retry queue is full: " + maxQueuedCalls + " calls are waiting (maxQueuedCalls)");
+  }
+
+  /** Called by a retry that the queue started, when it has finished, whatever its result. */
+  void retryFinished() {
+    synchronized (lock) {
+      retryQueue.running--;
+    }
+    drain();
+  }
+
+  /**
+   * Starts queued retries while slots are free. One thread drains at a time; a thread that finds
+   * another draining leaves its work to it, so that a retry that fails at once cannot recurse.
+   */
+  private void drain() {
+    synchronized (lock) {
+      if (retryQueue.draining) {
+        retryQueue.drainAgain = true;
+        return;
+      }
+      retryQueue.draining = true;
+    }
+    while (true) {
+      Waiter next;
+      synchronized (lock) {
+        next = retryQueue.next(maxConcurrentRetries);
+        if (next == null) {
+          if (retryQueue.drainAgain) {
+            retryQueue.drainAgain = false;
+            continue;
+          }
+          retryQueue.draining = false;
+          return;
+        }
+      }
+      try {
+        next.proceed();
+      } catch (RuntimeException e) {
+        synchronized (lock) {
+          retryQueue.draining = false;
+        }
+        retryFinished();
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Cancels the calls of {@link RetryGroup} {@code group} that wait for a refresh or, in queue
+   * mode, for a retry slot. Each fails once with an {@link IOException} that names the group; a
+   * synchronous caller is woken with it. The refresh goes on. Returns how many were canceled.
+   */
+  public int cancelQueued(String group) {
+    Objects.requireNonNull(group, "group == null");
+    return cancelQueued(group, "Canceled: retry group \"" + group + "\" was canceled");
+  }
+
+  /** Cancels every call that waits, as {@link #cancelQueued(String)} does for one group. */
+  public int cancelAllQueued() {
+    return cancelQueued(null, "Canceled: every queued call was canceled");
+  }
+
+  private int cancelQueued(@Nullable String group, String reason) {
+    List<Waiter> canceled = new ArrayList<>();
+    synchronized (lock) {
+      takeMatching(group, canceled);
+    }
+    for (Waiter w : canceled) w.fail(new IOException(reason));
+    return canceled.size();
+  }
+
+  /** Moves the waiting calls of {@code group}, or all of them if it is null, into {@code out}. */
+  private void takeMatching(@Nullable String group, List<Waiter> out) {
+    assert Thread.holdsLock(lock);
+    Flight current = flight;
+    if (current != null) {
+      for (Waiter w = current.head; w != null; ) {
+        Waiter next = w.next;
+        if (group == null || group.equals(w.policy.group)) {
+          unlink(current, w);
+          waitingCalls--;
+          out.add(w);
+        }
+        w = next;
+      }
+    }
+    for (Iterator<Waiter> i = retryQueue.iterator(); i.hasNext(); ) {
+      Waiter w = i.next();
+      if (group == null || group.equals(w.policy.group)) {
+        i.remove();
+        w.owner = null;
+        out.add(w);
+      }
+    }
+  }
+
+  /**
+   * Returns a snapshot of the calls that wait for a refresh or, in queue mode, for a retry slot:
+   * their method, group, priority and how long they have waited. It holds no token.
+   */
+  public List<QueuedCall> queuedCalls() {
+    List<QueuedCall> result = new ArrayList<>();
+    synchronized (lock) {
+      long now = clock.currentTimeMillis();
+      if (flight != null) {
+        for (Waiter w = flight.head; w != null; w = w.next) result.add(describe(w, now, true));
+      }
+      for (Iterator<Waiter> i = retryQueue.iterator(); i.hasNext(); ) {
+        result.add(describe(i.next(), now, false));
+      }
+    }
+    return Collections.unmodifiableList(result);
+  }
+
+  private static QueuedCall describe(Waiter w, long now, boolean refreshPending) {
+    return new QueuedCall(
+        w.policy.methodName(),
+        w.policy.group,
+        w.policy.priority,
+        now - w.waitingSinceMillis,
+        refreshPending);
   }
 
   // ---- The flight. ----
@@ -403,6 +577,8 @@ public final class RefreshManager {
 
   private void join(Flight flight, Waiter waiter) {
     assert Thread.holdsLock(lock);
+    waiter.sequence = ++sequence;
+    waiter.waitingSinceMillis = clock.currentTimeMillis();
     waiter.owner = flight;
     waiter.prev = flight.tail;
     if (flight.tail != null) {
@@ -637,53 +813,62 @@ public final class RefreshManager {
       boolean oldTokenUsable,
       boolean signedOut) {
     RuntimeException thrown = null;
+    List<Waiter> queued = null;
     for (Waiter w = head; w != null; ) {
       Waiter next = w.next;
       w.prev = null;
       w.next = null;
-      try {
-        complete(w, outcome, failure, oldTokenUsable, signedOut);
-      } catch (RuntimeException e) {
-        // A callback threw. Release the other waiters first, then let it surface.
-        if (thrown == null) thrown = e;
+      boolean proceed = mayProceed(w, outcome, oldTokenUsable, signedOut);
+      if (proceed && queueMode) {
+        if (queued == null) queued = new ArrayList<>();
+        queued.add(w);
+      } else {
+        try {
+          if (proceed) {
+            w.proceed();
+          } else if (w.sent && outcome != FAILED) {
+            w.passThrough();
+          } else {
+            w.fail(new IOException("Token refresh failed", failure));
+          }
+        } catch (RuntimeException e) {
+          // A callback threw. Release the other waiters first, then let it surface.
+          if (thrown == null) thrown = e;
+        }
       }
       w = next;
+    }
+    if (queued != null) {
+      synchronized (lock) {
+        for (Waiter w : queued) {
+          if (w.sequence == 0L) w.sequence = ++sequence;
+          if (w.waitingSinceMillis == 0L) w.waitingSinceMillis = clock.currentTimeMillis();
+          retryQueue.add(w);
+        }
+      }
+      drain();
     }
     if (thrown != null) throw thrown;
   }
 
-  private static void complete(
-      Waiter waiter,
-      int outcome,
-      @Nullable IOException failure,
-      boolean oldTokenUsable,
-      boolean signedOut) {
+  /**
+   * Returns true if {@code waiter} should be sent (again) after {@code outcome}; false to hand its
+   * 401 over (a sent call) or fail it.
+   */
+  private static boolean mayProceed(
+      Waiter waiter, int outcome, boolean oldTokenUsable, boolean signedOut) {
     switch (outcome) {
       case SUCCEEDED:
-        waiter.proceed();
-        break;
+        return true;
       case REJECTED:
       case UNREFRESHABLE:
-        if (waiter.sent) {
-          waiter.passThrough();
-        } else {
-          waiter.proceed(); // Sent without a token: the caller sees the server's real answer.
-        }
-        break;
+        // A call that was not sent yet goes without a token: it sees the server's real answer.
+        return !waiter.sent;
       case FAILED:
-        if (!waiter.sent && oldTokenUsable) {
-          waiter.proceed(); // A proactive refresh failed, but the old token is still valid.
-        } else {
-          waiter.fail(new IOException("Token refresh failed", failure));
-        }
-        break;
+        // A proactive refresh failed, but the old token is still valid.
+        return !waiter.sent && oldTokenUsable;
       case SUPERSEDED:
-        if (waiter.sent && signedOut) {
-          waiter.passThrough();
-        } else {
-          waiter.proceed();
-        }
-        break;
+        return !(waiter.sent && signedOut);
       default:
         throw new AssertionError(outcome);
     }
@@ -922,6 +1107,9 @@ public final class RefreshManager {
     private long backoffInitialMillis = TimeUnit.SECONDS.toMillis(1);
     private long backoffMaxMillis = TimeUnit.MINUTES.toMillis(1);
     private long refreshTimeoutMillis = TimeUnit.SECONDS.toMillis(60);
+    private boolean queueMode;
+    private int maxConcurrentRetries = Integer.MAX_VALUE;
+    private int maxQueuedCalls = Integer.MAX_VALUE;
     private final List<AuthListener> listeners = new ArrayList<>();
     private final List<HttpUrl> origins = new ArrayList<>();
 
@@ -1054,6 +1242,45 @@ public final class RefreshManager {
     }
 
     /**
+     * Switches to queue mode ("flag + queue"). Both modes share the same single-flight refresh. In
+     * the default single-flight mode, each call that waited retries itself as soon as the refresh
+     * ends. In queue mode the manager retries them from one queue: highest {@link RetryPriority}
+     * first, then in order of arrival, with at most {@link #maxConcurrentRetries(int)} running at
+     * once and at most {@link #maxQueuedCalls(int)} waiting. {@link RefreshManager#signOut()} fails
+     * every queued call at once. A synchronous caller blocks until its own queued retry has
+     * finished; the retry runs on OkHttp's dispatcher, not on the caller's thread.
+     */
+    public Builder queueMode(boolean queueMode) {
+      this.queueMode = queueMode;
+      return this;
+    }
+
+    /**
+     * In queue mode, how many retries may run at once; the next starts when one finishes, with a
+     * response or a failure. Defaults to no limit.
+     */
+    public Builder maxConcurrentRetries(int maxConcurrentRetries) {
+      if (maxConcurrentRetries < 1) {
+        throw new IllegalArgumentException("maxConcurrentRetries < 1: " + maxConcurrentRetries);
+      }
+      this.maxConcurrentRetries = maxConcurrentRetries;
+      return this;
+    }
+
+    /**
+     * In queue mode, how many calls may wait at once, for the refresh or for a retry slot. A call
+     * that would go over it fails at once with an {@link IOException}; the calls already waiting
+     * are unaffected. Defaults to no limit.
+     */
+    public Builder maxQueuedCalls(int maxQueuedCalls) {
+      if (maxQueuedCalls < 1) {
+        throw new IllegalArgumentException("maxQueuedCalls < 1: " + maxQueuedCalls);
+      }
+      this.maxQueuedCalls = maxQueuedCalls;
+      return this;
+    }
+
+    /**
      * Whether a 401 that cannot be refreshed (there is no {@link RefreshApi} or no refresh token)
      * clears the tokens. Defaults to false: the tokens are kept and listeners are told once.
      */
@@ -1067,6 +1294,11 @@ public final class RefreshManager {
      * listeners, and the manager starts signed out.
      */
     public RefreshManager build() {
+      if (!queueMode
+          && (maxConcurrentRetries != Integer.MAX_VALUE || maxQueuedCalls != Integer.MAX_VALUE)) {
+        throw new IllegalStateException(
+            "maxConcurrentRetries and maxQueuedCalls apply to queue mode: call queueMode(true)");
+      }
       RefreshManager manager = new RefreshManager(this);
       manager.loadInitialTokens();
       return manager;

@@ -63,9 +63,28 @@ final class BadInputTest {
   }
 
   @Test
+  void queueOptions() {
+    RefreshManager.Builder b = RefreshManager.builder();
+    fails(
+        IllegalArgumentException.class,
+        "maxConcurrentRetries < 1: 0",
+        () -> b.maxConcurrentRetries(0));
+    fails(IllegalArgumentException.class, "maxQueuedCalls < 1: -3", () -> b.maxQueuedCalls(-3));
+    fails(
+        IllegalStateException.class,
+        "maxConcurrentRetries and maxQueuedCalls apply to queue mode: call queueMode(true)",
+        () -> RefreshManager.builder().maxConcurrentRetries(2).build());
+    fails(
+        IllegalStateException.class,
+        "maxConcurrentRetries and maxQueuedCalls apply to queue mode: call queueMode(true)",
+        () -> RefreshManager.builder().maxQueuedCalls(2).build());
+  }
+
+  @Test
   void managerMethods() {
     RefreshManager auth = RefreshManager.builder().build();
     fails(NullPointerException.class, "tokens == null", () -> auth.signIn(null));
+    fails(NullPointerException.class, "group == null", () -> auth.cancelQueued(null));
   }
 
   @Test
