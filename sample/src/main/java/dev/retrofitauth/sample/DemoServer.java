@@ -7,7 +7,10 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import okhttp3.HttpUrl;
 import okhttp3.mockwebserver.Dispatcher;
 import okhttp3.mockwebserver.MockResponse;
@@ -31,6 +34,13 @@ final class DemoServer implements AutoCloseable {
   final AtomicInteger unauthorized = new AtomicInteger();
   final AtomicInteger refreshes = new AtomicInteger();
   final AtomicInteger refreshTokensPresentedTwice = new AtomicInteger();
+  final AtomicInteger inFlight = new AtomicInteger();
+  final AtomicInteger maxInFlight = new AtomicInteger();
+
+  /** How long each API call takes on the server, to make concurrency visible. */
+  volatile long apiLatencyMillis;
+
+  private volatile CountDownLatch tokenEndpointGate = new CountDownLatch(0);
 
   /** The paths of API calls that succeeded, in the order they reached the server. */
   final List<String> served = new CopyOnWriteArrayList<>();
@@ -42,7 +52,10 @@ final class DemoServer implements AutoCloseable {
           public MockResponse dispatch(RecordedRequest request) {
             String path = request.getPath();
             if (path.equals("/login")) return issueTokens();
-            if (path.equals("/oauth/token")) return refresh(request);
+            if (path.equals("/oauth/token")) {
+              awaitQuietly(tokenEndpointGate);
+              return refresh(request);
+            }
             return api(request);
           }
         });
@@ -63,11 +76,29 @@ final class DemoServer implements AutoCloseable {
     liveRefreshTokens.clear();
   }
 
+  /** Makes the token endpoint slow: it answers only after {@link #openTokenEndpoint()}. */
+  void holdTokenEndpoint() {
+    tokenEndpointGate = new CountDownLatch(1);
+  }
+
+  void openTokenEndpoint() {
+    tokenEndpointGate.countDown();
+  }
+
   void resetCounters() {
     apiCalls.set(0);
     unauthorized.set(0);
     refreshes.set(0);
+    maxInFlight.set(0);
     served.clear();
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private MockResponse issueTokens() {
@@ -106,7 +137,16 @@ final class DemoServer implements AutoCloseable {
       return json(401, "{\"error\":\"invalid_token\"}")
           .setHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
     }
-    served.add(request.getPath());
+    int now = inFlight.incrementAndGet();
+    maxInFlight.accumulateAndGet(now, Math::max);
+    try {
+      // Simulated server work, so that calls overlap as they would on a real network.
+      if (apiLatencyMillis > 0)
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(apiLatencyMillis));
+      served.add(request.getPath());
+    } finally {
+      inFlight.decrementAndGet();
+    }
     return json(200, "{\"path\":\"" + request.getPath() + "\"}");
   }
 

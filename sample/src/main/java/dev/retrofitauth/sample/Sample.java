@@ -4,18 +4,24 @@ import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.AuthListener;
 import dev.retrofitauth.NoAuth;
 import dev.retrofitauth.NoRetry;
+import dev.retrofitauth.QueuedCall;
 import dev.retrofitauth.RefreshApi;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
+import dev.retrofitauth.RetryGroup;
+import dev.retrofitauth.RetryPriority;
 import dev.retrofitauth.TokenStore;
 import dev.retrofitauth.Tokens;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 import okhttp3.Dispatcher;
 import okhttp3.OkHttpClient;
 import retrofit2.Call;
@@ -43,7 +49,7 @@ public final class Sample {
     long expires_in;
   }
 
-  static final class Profile {
+  static final class Page {
     String path;
   }
 
@@ -62,14 +68,22 @@ public final class Sample {
 
   interface Api {
     @GET("api/profile")
-    Call<Profile> profile();
+    Call<Page> profile();
 
-    @GET("api/feed/{page}")
-    Call<Profile> feed(@Path("page") int page);
+    @RetryPriority(10) // In queue mode, retried before everything else.
+    @GET("api/checkout/{n}")
+    Call<Page> checkout(@Path("n") int n);
 
-    @NoRetry
+    @GET("api/news/{n}")
+    Call<Page> news(@Path("n") int n);
+
+    @RetryGroup("feed") // In queue mode, cancellable together when the feed screen closes.
+    @GET("api/feed/{n}")
+    Call<Page> feed(@Path("n") int n);
+
+    @NoRetry // A 401 comes back as it is.
     @GET("api/poll")
-    Call<Profile> poll();
+    Call<Page> poll();
   }
 
   /** Exchanges the refresh token through a {@code @NoAuth} Retrofit method. */
@@ -117,7 +131,9 @@ public final class Sample {
     out.println("retrofit-auth sample: demo API at " + server.url());
     accessTokenOnly();
     singleFlight();
+    queueMode();
     signOut();
+    out.println();
     if (failures == 0) {
       out.println("All steps behaved as expected.");
       return 0;
@@ -134,8 +150,8 @@ public final class Sample {
     final Api api;
     final List<String> events = new CopyOnWriteArrayList<>();
 
-    Client(boolean withRefresh) {
-      // The token endpoint has its own client, without the auth interceptor.
+    Client(boolean withRefresh, UnaryOperator<RefreshManager.Builder> options) {
+      // The token endpoint gets its own client, without the auth interceptor.
       OkHttpClient plain = new OkHttpClient();
       authService = retrofit(plain, null).create(AuthService.class);
       RefreshManager.Builder builder =
@@ -156,7 +172,7 @@ public final class Sample {
                     }
                   });
       if (withRefresh) builder.refreshApi(refreshApi(authService));
-      auth = builder.build();
+      auth = options.apply(builder).build();
       Dispatcher dispatcher = new Dispatcher();
       dispatcher.setMaxRequestsPerHost(64);
       okHttp = plain.newBuilder().dispatcher(dispatcher).addInterceptor(auth.interceptor()).build();
@@ -183,12 +199,12 @@ public final class Sample {
   private void accessTokenOnly() throws IOException {
     out.println();
     out.println("1. Access token only (no RefreshApi)");
-    try (Client client = new Client(false)) {
+    try (Client client = new Client(false, b -> b)) {
       client.login();
-      Response<Profile> ok = client.api.profile().execute();
+      Response<Page> ok = client.api.profile().execute();
       out.println("   GET /api/profile with a fresh token -> HTTP " + ok.code());
       server.expireAccessTokens();
-      Response<Profile> expired = client.api.profile().execute();
+      Response<Page> expired = client.api.profile().execute();
       out.println("   the token expired on the server     -> HTTP " + expired.code());
       out.println("   the app was told: " + client.events);
       check(ok.code() == 200, "a fresh token works");
@@ -203,18 +219,20 @@ public final class Sample {
     int calls = 200;
     out.println();
     out.println("2. Single-flight refresh: " + calls + " concurrent calls hit an expired token");
-    try (Client client = new Client(true)) {
+    try (Client client = new Client(true, b -> b)) {
       client.login();
       server.expireAccessTokens();
       server.resetCounters();
-      Storm storm = storm(client, calls);
+      List<Call<Page>> storm = new ArrayList<>();
+      for (int i = 0; i < calls; i++) storm.add(client.api.news(i));
+      Results results = run(storm, null);
       out.println(
           "   calls made: "
               + calls
               + ", succeeded: "
-              + storm.succeeded
+              + results.succeeded
               + ", failed: "
-              + storm.failed);
+              + results.failed);
       out.println(
           "   the server saw "
               + server.apiCalls.get()
@@ -225,11 +243,16 @@ public final class Sample {
               + " refresh(es)");
       RefreshManager.Stats stats = client.auth.stats();
       out.println(
+          "   the other "
+              + (calls - server.unauthorized.get())
+              + " calls started while the refresh ran: they waited for it and never sent the"
+              + " dead token");
+      out.println(
           "   retries: "
               + stats.retries()
               + ", stale 401s answered without a refresh: "
               + stats.stale401s());
-      check(storm.succeeded == calls, "every call succeeded");
+      check(results.succeeded == calls, "every call succeeded");
       check(server.refreshes.get() == 1, "exactly one refresh ran");
       check(server.refreshTokensPresentedTwice.get() == 0, "no refresh token was presented twice");
       check(
@@ -238,25 +261,89 @@ public final class Sample {
     }
   }
 
+  private void queueMode() throws Exception {
+    int cap = 8;
+    out.println();
+    out.println(
+        "3. Queue mode: 200 calls wait in one queue; at most "
+            + cap
+            + " retries at once; the feed screen closes");
+    try (Client client = new Client(true, b -> b.queueMode(true).maxConcurrentRetries(cap))) {
+      client.login();
+      server.expireAccessTokens();
+      server.resetCounters();
+      server.holdTokenEndpoint(); // A slow token endpoint: the calls pile up in the queue.
+      server.apiLatencyMillis = 5;
+      List<Call<Page>> storm = new ArrayList<>();
+      for (int i = 0; i < 100; i++) storm.add(client.api.feed(i));
+      for (int i = 0; i < 60; i++) storm.add(client.api.news(i));
+      for (int i = 0; i < 40; i++) storm.add(client.api.checkout(i));
+      AtomicInteger canceled = new AtomicInteger();
+      Results results =
+          run(
+              storm,
+              () -> {
+                List<QueuedCall> waiting = client.auth.queuedCalls();
+                if (waiting.size() < storm.size()) return false;
+                out.println("   waiting: " + summary(waiting));
+                canceled.set(client.auth.cancelQueued("feed"));
+                out.println("   the feed screen closed: " + canceled + " feed calls canceled");
+                server.openTokenEndpoint();
+                return true;
+              });
+      out.println(
+          "   succeeded: "
+              + results.succeeded
+              + ", canceled: "
+              + results.canceled
+              + ", failed: "
+              + results.failed
+              + ", refreshes: "
+              + server.refreshes.get());
+      out.println("   retries reached the server in this order: " + runs(server.served));
+      out.println(
+          "   most retries on the server at once: "
+              + server.maxInFlight.get()
+              + " (cap "
+              + cap
+              + ")");
+      check(
+          canceled.get() == 100 && results.canceled == 100,
+          "the 100 feed calls were canceled, once each");
+      check(results.succeeded == 100, "the other 100 calls succeeded");
+      check(server.refreshes.get() == 1, "exactly one refresh ran");
+      check(server.maxInFlight.get() <= cap, "never more than " + cap + " retries at once");
+      // A news retry starts only once all 40 checkouts have started and 32 have ended.
+      check(
+          server.served.subList(0, 32).stream().allMatch(p -> p.startsWith("/api/checkout/")),
+          "the priority-10 checkouts were retried first");
+    } finally {
+      server.openTokenEndpoint();
+      server.apiLatencyMillis = 0;
+    }
+  }
+
   private void signOut() throws Exception {
     int calls = 50;
     out.println();
     out.println(
         "4. Sign-out: the server revoked the refresh token; " + calls + " calls are waiting");
-    try (Client client = new Client(true)) {
+    try (Client client = new Client(true, b -> b)) {
       client.login();
       server.expireAccessTokens();
       server.revokeRefreshTokens();
       server.resetCounters();
-      Storm storm = storm(client, calls);
+      List<Call<Page>> storm = new ArrayList<>();
+      for (int i = 0; i < calls; i++) storm.add(client.api.news(i));
+      Results results = run(storm, null);
       out.println(
           "   calls that got their 401 back: "
-              + storm.unauthorized
+              + results.unauthorized
               + " of "
               + calls
               + "; events: "
               + client.events);
-      check(storm.unauthorized == calls, "every waiting call got its 401 back");
+      check(results.unauthorized == calls, "every waiting call got its 401 back");
       check(
           client.events.equals(List.of("signed out: REFRESH_REJECTED")),
           "exactly one signed-out event");
@@ -264,62 +351,103 @@ public final class Sample {
     }
   }
 
-  private static final class Storm {
+  private static final class Results {
+    final AtomicInteger succeededCount = new AtomicInteger();
+    final AtomicInteger unauthorizedCount = new AtomicInteger();
+    final AtomicInteger canceledCount = new AtomicInteger();
+    final AtomicInteger failedCount = new AtomicInteger();
     int succeeded;
     int unauthorized;
+    int canceled;
     int failed;
   }
 
-  /** Fires {@code calls} asynchronous calls at once and waits for all of them. */
-  private Storm storm(Client client, int calls) throws InterruptedException {
-    AtomicInteger succeeded = new AtomicInteger();
-    AtomicInteger unauthorized = new AtomicInteger();
-    AtomicInteger failed = new AtomicInteger();
-    CountDownLatch done = new CountDownLatch(calls);
-    for (int i = 0; i < calls; i++) {
-      client
-          .api
-          .feed(i)
-          .enqueue(
-              new Callback<Profile>() {
-                @Override
-                public void onResponse(Call<Profile> call, Response<Profile> response) {
-                  if (response.isSuccessful()) {
-                    succeeded.incrementAndGet();
-                  } else if (response.code() == 401) {
-                    unauthorized.incrementAndGet();
-                  } else {
-                    failed.incrementAndGet();
-                  }
-                  done.countDown();
-                }
+  /**
+   * Enqueues every call at once, runs {@code whileWaiting} until it returns true, and waits for all
+   * calls while it prints progress.
+   */
+  private Results run(List<Call<Page>> calls, BooleanSupplier whileWaiting)
+      throws InterruptedException {
+    Results results = new Results();
+    CountDownLatch done = new CountDownLatch(calls.size());
+    for (Call<Page> call : calls) {
+      call.enqueue(
+          new Callback<Page>() {
+            @Override
+            public void onResponse(Call<Page> call, Response<Page> response) {
+              if (response.isSuccessful()) {
+                results.succeededCount.incrementAndGet();
+              } else if (response.code() == 401) {
+                results.unauthorizedCount.incrementAndGet();
+              } else {
+                results.failedCount.incrementAndGet();
+              }
+              done.countDown();
+            }
 
-                @Override
-                public void onFailure(Call<Profile> call, Throwable t) {
-                  failed.incrementAndGet();
-                  done.countDown();
-                }
-              });
+            @Override
+            public void onFailure(Call<Page> call, Throwable t) {
+              if (String.valueOf(t.getMessage()).startsWith("Canceled")) {
+                results.canceledCount.incrementAndGet();
+              } else {
+                results.failedCount.incrementAndGet();
+              }
+              done.countDown();
+            }
+          });
     }
-    progress(done, calls);
-    Storm storm = new Storm();
-    storm.succeeded = succeeded.get();
-    storm.unauthorized = unauthorized.get();
-    storm.failed = failed.get();
-    return storm;
-  }
-
-  /** Prints how many calls have completed until all have, or 60 seconds have passed. */
-  private void progress(CountDownLatch done, int calls) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (whileWaiting != null && !whileWaiting.getAsBoolean() && System.nanoTime() < deadline) {
+      done.await(5, TimeUnit.MILLISECONDS);
+    }
     out.print("   progress:");
     long last = -1;
-    while (!done.await(50, TimeUnit.MILLISECONDS) && System.nanoTime() < deadline) {
-      long completed = calls - done.getCount();
-      if (completed != last) out.print(" " + completed);
+    while (!done.await(20, TimeUnit.MILLISECONDS) && System.nanoTime() < deadline) {
+      long completed = calls.size() - done.getCount();
+      if (completed != last && completed > 0) out.print(" " + completed);
       last = completed;
     }
-    out.println(" " + (calls - done.getCount()) + "/" + calls + " done");
+    out.println(" " + (calls.size() - done.getCount()) + "/" + calls.size() + " done");
+    results.succeeded = results.succeededCount.get();
+    results.unauthorized = results.unauthorizedCount.get();
+    results.canceled = results.canceledCount.get();
+    results.failed = results.failedCount.get();
+    return results;
+  }
+
+  /** Counts waiting calls by method, e.g. {@code Api.feed×100 (group feed)}. */
+  private static String summary(List<QueuedCall> waiting) {
+    java.util.Map<String, Integer> counts = new java.util.LinkedHashMap<>();
+    for (QueuedCall call : waiting) {
+      String key =
+          call.method()
+              + (call.group() != null ? " (group " + call.group() + ")" : "")
+              + (call.priority() != 0 ? " (priority " + call.priority() + ")" : "");
+      counts.merge(key, 1, Integer::sum);
+    }
+    StringBuilder result = new StringBuilder();
+    counts.forEach(
+        (k, v) ->
+            result.append(result.length() == 0 ? "" : ", ").append(v).append(" × ").append(k));
+    return result.toString();
+  }
+
+  /** Run-length encodes paths by route: {@code checkout×40 → news×60}. */
+  private static String runs(List<String> paths) {
+    StringBuilder result = new StringBuilder();
+    String current = null;
+    int count = 0;
+    for (String path : paths) {
+      String route = path.split("/")[2];
+      if (!route.equals(current)) {
+        if (current != null) result.append(current).append("×").append(count).append(" → ");
+        current = route;
+        count = 0;
+      }
+      count++;
+    }
+    if (current != null) result.append(current).append("×").append(count);
+    return result.toString();
   }
 
   private void check(boolean ok, String expectation) {
