@@ -121,8 +121,7 @@ final class StormTest {
           assertEquals(0, stats.waitingCalls());
           // OkHttp marks a call finished just after its callback returns.
           Await.until(
-              "the dispatcher is idle",
-              () -> fixture.client.dispatcher().runningCallsCount() == 0);
+              "the dispatcher is idle", () -> fixture.client.dispatcher().runningCallsCount() == 0);
           Await.noDeadlock();
         });
   }
