@@ -26,17 +26,22 @@ class ApiServer implements AutoCloseable {
   private volatile CountDownLatch gate = new CountDownLatch(0);
   private volatile CountDownLatch gateReached = new CountDownLatch(0);
 
+  /** False for long runs, which would otherwise keep every request in memory. */
+  volatile boolean recording = true;
+
   ApiServer(String validAccessToken) throws IOException {
     this.validAccessToken = validAccessToken;
     server.setDispatcher(
         new Dispatcher() {
           @Override
           public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
-            requests.add(request);
             String authorization = request.getHeader("Authorization");
-            requestsByAuthorization
-                .computeIfAbsent(String.valueOf(authorization), k -> new AtomicInteger())
-                .incrementAndGet();
+            if (recording) {
+              requests.add(request);
+              requestsByAuthorization
+                  .computeIfAbsent(String.valueOf(authorization), k -> new AtomicInteger())
+                  .incrementAndGet();
+            }
             gateReached.countDown();
             if (!gate.await(30, TimeUnit.SECONDS)) throw new AssertionError("gate never opened");
             return respond(request, authorization);
@@ -109,6 +114,13 @@ class ApiServer implements AutoCloseable {
 
   void openGate() {
     gate.countDown();
+  }
+
+  /** Drops the requests MockWebServer itself keeps for {@code takeRequest()}. */
+  void forgetRequests() throws InterruptedException {
+    while (server.takeRequest(0, TimeUnit.MILLISECONDS) != null) {
+      // Drained.
+    }
   }
 
   int count(String authorization) {

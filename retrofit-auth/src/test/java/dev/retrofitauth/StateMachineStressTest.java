@@ -1,0 +1,178 @@
+package dev.retrofitauth;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A randomized stress test of the refresh state machine: threads race 401s, stale 401s, waits
+ * before sending, cancellations, sign-ins, sign-outs and group cancellation against refreshes that
+ * succeed, fail, are rejected or throw, in both modes. After each round: every waiter was completed
+ * exactly once, no refresh token was refreshed twice at once, nothing waits, and the store holds
+ * what the manager holds. {@code -Dretrofitauth.stateMachineRounds=N} runs longer.
+ */
+final class StateMachineStressTest {
+  private static final int ROUNDS = Integer.getInteger("retrofitauth.stateMachineRounds", 300);
+  private static final int THREADS = 4;
+  private static final int OPS_PER_THREAD = 40;
+
+  @Test
+  void invariantsHoldUnderRandomInterleavings() {
+    assertTimeoutPreemptively(
+        Duration.ofMinutes(15),
+        () -> {
+          Random seeds = new Random(7);
+          for (int round = 0; round < ROUNDS; round++) {
+            runRound(seeds.nextLong(), round % 2 == 1);
+          }
+        });
+    Await.noDeadlock();
+  }
+
+  private static final class CountingWaiter extends Waiter {
+    final AtomicInteger completions = new AtomicInteger();
+    final RefreshManager manager;
+
+    CountingWaiter(RefreshManager manager, boolean sent) {
+      super(sent, MethodPolicy.DEFAULT);
+      this.manager = manager;
+    }
+
+    @Override
+    void proceed() {
+      completions.incrementAndGet();
+      if (manager.queueMode) manager.retryFinished(); // The "retry" ends at once.
+    }
+
+    @Override
+    void passThrough() {
+      completions.incrementAndGet();
+    }
+
+    @Override
+    void fail(IOException e) {
+      completions.incrementAndGet();
+    }
+  }
+
+  private static void runRound(long seed, boolean queueMode) throws Exception {
+    Random random = new Random(seed);
+    AtomicInteger issued = new AtomicInteger();
+    ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
+    AtomicInteger overlaps = new AtomicInteger();
+    RecordingStore store = new RecordingStore();
+    RefreshManager auth =
+        RefreshManager.builder()
+            .tokenStore(store)
+            .queueMode(queueMode)
+            .refreshBackoff(0, 0, TimeUnit.MILLISECONDS)
+            .refreshApi(
+                current -> {
+                  if (refreshing.putIfAbsent(current.refreshToken(), Boolean.TRUE) != null) {
+                    overlaps.incrementAndGet();
+                  }
+                  try {
+                    LockSupport.parkNanos(ThreadLocalRandomHolder.nanos(50_000));
+                    switch (ThreadLocalRandomHolder.next(10)) {
+                      case 0:
+                        throw new RefreshRejectedException("rejected");
+                      case 1:
+                        throw new IOException("transient");
+                      case 2:
+                        throw new IllegalStateException("bug");
+                      default:
+                        int n = issued.incrementAndGet();
+                        return Tokens.of("a" + n, "r" + n, System.currentTimeMillis() + 60_000);
+                    }
+                  } finally {
+                    refreshing.remove(current.refreshToken());
+                  }
+                })
+            .build();
+    auth.signIn(Tokens.of("a0", "r0"));
+    List<CountingWaiter> waiters = new CopyOnWriteArrayList<>();
+    CountDownLatch start = new CountDownLatch(1);
+    Thread[] threads = new Thread[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+      long threadSeed = random.nextLong();
+      threads[t] =
+          new Thread(
+              () -> {
+                Random r = new Random(threadSeed);
+                try {
+                  start.await();
+                } catch (InterruptedException e) {
+                  return;
+                }
+                for (int i = 0; i < OPS_PER_THREAD; i++) {
+                  int op = r.nextInt(20);
+                  if (op < 8) {
+                    CountingWaiter w = new CountingWaiter(auth, true);
+                    waiters.add(w);
+                    String header = auth.currentHeader();
+                    auth.onUnauthorized(
+                        header != null && r.nextInt(4) != 0 ? header : "Bearer stale", w);
+                  } else if (op < 12) {
+                    CountingWaiter w = new CountingWaiter(auth, false);
+                    waiters.add(w);
+                    if (!auth.awaitBeforeSend(w)) w.completions.incrementAndGet(); // Sent now.
+                  } else if (op < 16 && !waiters.isEmpty()) {
+                    CountingWaiter w = waiters.get(r.nextInt(waiters.size()));
+                    if (auth.cancel(w)) w.completions.incrementAndGet();
+                  } else if (op == 16) {
+                    auth.signOut();
+                  } else if (op == 17) {
+                    int n = 1_000_000 + r.nextInt(1_000_000);
+                    // Sometimes already inside the leeway, so that calls wait before sending.
+                    long expiry = r.nextBoolean() ? System.currentTimeMillis() : Tokens.NO_EXPIRY;
+                    auth.signIn(Tokens.of("s" + n, "sr" + n, expiry));
+                  } else if (op == 18) {
+                    auth.cancelAllQueued();
+                  } else {
+                    auth.queuedCalls();
+                  }
+                }
+              });
+      threads[t].start();
+    }
+    start.countDown();
+    for (Thread thread : threads) thread.join();
+
+    Await.until(
+        "round " + seed + ": every waiter completed",
+        () -> waiters.stream().allMatch(w -> w.completions.get() >= 1));
+    Await.until("round " + seed + ": nothing waits", () -> auth.stats().waitingCalls() == 0);
+    Await.until("round " + seed + ": refreshes returned", refreshing::isEmpty);
+    // A refresh saves after it returns: the store catches up with the manager, and stays there.
+    Await.until(
+        "round " + seed + ": store in step with the manager",
+        () -> java.util.Objects.equals(auth.currentTokens(), store.load()));
+    for (CountingWaiter w : waiters) {
+      assertEquals(1, w.completions.get(), "round " + seed + ": a waiter completed twice");
+    }
+    assertEquals(
+        0, overlaps.get(), "round " + seed + ": one refresh token refreshed twice at once");
+  }
+
+  /** Per-thread randomness for the RefreshApi, which runs on the manager's threads. */
+  private static final class ThreadLocalRandomHolder {
+    static long nanos(int bound) {
+      return java.util.concurrent.ThreadLocalRandom.current().nextInt(bound);
+    }
+
+    static int next(int bound) {
+      return java.util.concurrent.ThreadLocalRandom.current().nextInt(bound);
+    }
+  }
+}
