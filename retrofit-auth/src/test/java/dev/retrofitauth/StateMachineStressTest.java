@@ -26,6 +26,13 @@ final class StateMachineStressTest {
   private static final int ROUNDS = Integer.getInteger("retrofitauth.stateMachineRounds", 300);
   private static final int THREADS = 4;
   private static final int OPS_PER_THREAD = 40;
+  private static final java.util.concurrent.ExecutorService REFRESH_THREADS =
+      java.util.concurrent.Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "stress refresh");
+            t.setDaemon(true);
+            return t;
+          });
 
   @Test
   void invariantsHoldUnderRandomInterleavings() {
@@ -77,6 +84,8 @@ final class StateMachineStressTest {
             .tokenStore(store)
             .queueMode(queueMode)
             .refreshBackoff(0, 0, TimeUnit.MILLISECONDS)
+            .refreshExecutor(
+                REFRESH_THREADS) // Shared: thousands of rounds, not thousands of pools.
             .refreshApi(
                 current -> {
                   if (refreshing.putIfAbsent(current.refreshToken(), Boolean.TRUE) != null) {

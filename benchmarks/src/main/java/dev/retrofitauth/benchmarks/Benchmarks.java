@@ -1,0 +1,208 @@
+package dev.retrofitauth.benchmarks;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.BiFunction;
+import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs every benchmark and prints the report: per-call overhead (JMH, with {@code -prof gc}),
+ * refresh storms side by side, the storm with the expiry known, and memory per waiting call.
+ *
+ * <pre>
+ * java -jar benchmarks/target/benchmarks.jar           # the full run
+ * java -jar benchmarks/target/benchmarks.jar --quick   # a smoke run, seconds
+ * </pre>
+ */
+public final class Benchmarks {
+  /** How much to run. */
+  static final class Config {
+    int jmhWarmupIterations = 3;
+    int jmhIterations = 5;
+    int jmhIterationMillis = 1_000;
+    int jmhForks = 1;
+    int[] asyncStorms = {100, 1_000, 10_000};
+    int syncStorm = 500;
+    long tokenDelayMillis = 50;
+    long apiDelayMillis = 5;
+    int memoryCalls = 10_000;
+    int memoryRuns = 3;
+
+    static Config quick() {
+      Config c = new Config();
+      c.jmhWarmupIterations = 0;
+      c.jmhIterations = 1;
+      c.jmhIterationMillis = 100;
+      c.jmhForks = 0;
+      c.asyncStorms = new int[] {20};
+      c.syncStorm = 10;
+      c.tokenDelayMillis = 20;
+      c.apiDelayMillis = 1;
+      c.memoryCalls = 200;
+      c.memoryRuns = 1;
+      return c;
+    }
+  }
+
+  /** Everything one run measured. */
+  static final class Report {
+    final List<RunResult> jmh = new ArrayList<>();
+    final List<Storm.Result> storms = new ArrayList<>();
+    double bytesPerWaitingCall;
+  }
+
+  private Benchmarks() {}
+
+  public static void main(String[] args) throws Exception {
+    boolean quick = args.length > 0 && args[0].equals("--quick");
+    run(quick ? Config.quick() : new Config(), System.out);
+  }
+
+  static Report run(Config config, PrintStream out) throws Exception {
+    Report report = new Report();
+    out.printf(
+        Locale.ROOT,
+        "retrofit-auth benchmarks: %d cores, Java %s (%s)%n%n",
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"),
+        System.getProperty("java.vm.name"));
+
+    // 1. Per-call overhead.
+    ChainedOptionsBuilder options =
+        new OptionsBuilder()
+            .include(CallOverheadBenchmark.class.getName())
+            .warmupIterations(config.jmhWarmupIterations)
+            .warmupTime(TimeValue.milliseconds(config.jmhIterationMillis))
+            .measurementIterations(config.jmhIterations)
+            .measurementTime(TimeValue.milliseconds(config.jmhIterationMillis))
+            .forks(config.jmhForks)
+            .threads(1)
+            .addProfiler(GCProfiler.class)
+            .shouldDoGC(true);
+    Collection<RunResult> results = new Runner(options.build()).run();
+    report.jmh.addAll(results);
+    out.println("## 1. Per-call overhead (JMH, ops/ms, same run)");
+    out.println();
+    out.println(
+        "| call | bare Retrofit | with retrofit-auth | ratio | alloc bare (B/op) | alloc auth (B/op) |");
+    out.println("|---|---|---|---|---|---|");
+    for (String kind : new String[] {"Execute", "Enqueue"}) {
+      RunResult bare = find(results, "bare" + kind);
+      RunResult auth = find(results, "auth" + kind);
+      double bareScore = bare.getPrimaryResult().getScore();
+      double authScore = auth.getPrimaryResult().getScore();
+      out.printf(
+          Locale.ROOT,
+          "| %s() | %.1f | %.1f | %.3f | %.0f | %.0f |%n",
+          kind.toLowerCase(Locale.ROOT),
+          bareScore,
+          authScore,
+          authScore / bareScore,
+          allocation(bare),
+          allocation(auth));
+    }
+    out.println();
+
+    // 2 and 3. Storms.
+    try (StormServer server = new StormServer(config.tokenDelayMillis, config.apiDelayMillis)) {
+      List<BiFunction<StormServer, Integer, Contender>> contenders = new ArrayList<>();
+      contenders.add((s, n) -> new Contender.RetrofitAuth(s, n, false));
+      contenders.add((s, n) -> new Contender.RetrofitAuth(s, n, true));
+      contenders.add(Contender.OkHttpAuthenticator::new);
+      contenders.add(Contender.Naive::new);
+      out.printf(
+          Locale.ROOT,
+          "## 2. Refresh storms (token endpoint %d ms, API %d ms; ideal = %d ms)%n%n",
+          config.tokenDelayMillis,
+          config.apiDelayMillis,
+          config.tokenDelayMillis + config.apiDelayMillis);
+      out.println(
+          "| storm | contender | ok | refreshes | 401s | wall (ms) | wall / ideal | peak threads | blocked on refresh |");
+      out.println("|---|---|---|---|---|---|---|---|---|");
+      for (int n : config.asyncStorms) {
+        for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
+          report.storms.add(storm(out, server, factory.apply(server, n), n, false, false, config));
+        }
+      }
+      for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
+        report.storms.add(
+            storm(
+                out,
+                server,
+                factory.apply(server, config.syncStorm),
+                config.syncStorm,
+                true,
+                false,
+                config));
+      }
+      int proactive = config.asyncStorms[config.asyncStorms.length > 1 ? 1 : 0];
+      for (BiFunction<StormServer, Integer, Contender> factory : contenders.subList(0, 3)) {
+        report.storms.add(
+            storm(out, server, factory.apply(server, proactive), proactive, false, true, config));
+      }
+      out.println();
+    }
+
+    // 4. Memory.
+    report.bytesPerWaitingCall = Memory.bytesPerWaitingCall(config.memoryCalls, config.memoryRuns);
+    out.printf(
+        Locale.ROOT,
+        "## 4. Memory per waiting call%n%n%d async calls parked on an open refresh retain %.0f bytes"
+            + " each above the same bare Retrofit calls (average of %d runs).%n",
+        config.memoryCalls,
+        report.bytesPerWaitingCall,
+        config.memoryRuns);
+    return report;
+  }
+
+  private static Storm.Result storm(
+      PrintStream out,
+      StormServer server,
+      Contender contender,
+      int n,
+      boolean sync,
+      boolean proactive,
+      Config config)
+      throws Exception {
+    try (Contender c = contender) {
+      Storm.Result r =
+          Storm.run(server, c, n, sync, proactive, config.tokenDelayMillis, config.apiDelayMillis);
+      out.printf(
+          Locale.ROOT,
+          "| %s | %s | %d/%d | %d | %d | %d | %.2f | %d | %d |%n",
+          r.mode,
+          r.contender,
+          r.succeeded,
+          r.calls,
+          r.refreshes,
+          r.unauthorized,
+          r.wallMillis,
+          r.wallRatio,
+          r.peakThreads,
+          r.blockedThreads);
+      out.flush();
+      return r;
+    }
+  }
+
+  private static RunResult find(Collection<RunResult> results, String method) {
+    for (RunResult result : results) {
+      if (result.getParams().getBenchmark().endsWith("." + method)) return result;
+    }
+    throw new AssertionError("no result for " + method);
+  }
+
+  private static double allocation(RunResult result) {
+    Result<?> norm = result.getSecondaryResults().get("gc.alloc.rate.norm");
+    return norm != null ? norm.getScore() : Double.NaN;
+  }
+}

@@ -1,0 +1,239 @@
+package dev.retrofitauth.benchmarks;
+
+import dev.retrofitauth.AuthCallAdapterFactory;
+import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.Tokens;
+import java.io.IOException;
+import java.util.Collections;
+import okhttp3.Authenticator;
+import okhttp3.Dispatcher;
+import okhttp3.Interceptor;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.Route;
+import retrofit2.Retrofit;
+import retrofit2.converter.scalars.ScalarsConverterFactory;
+
+/** One way of handling 401s, wired against a {@link StormServer}. */
+abstract class Contender implements AutoCloseable {
+  final String name;
+
+  /** Frames that show a thread is blocked waiting for a refresh it did not start. */
+  final String waitingFrame;
+
+  final OkHttpClient client;
+  final Api api;
+
+  Contender(String name, String waitingFrame, OkHttpClient client, Retrofit.Builder retrofit) {
+    this.name = name;
+    this.waitingFrame = waitingFrame;
+    this.client = client;
+    this.api = retrofit.client(client).build().create(Api.class);
+  }
+
+  abstract void signIn(String access, String refresh, long expiresAtMillis);
+
+  @Override
+  public void close() {
+    client.dispatcher().executorService().shutdown();
+    client.connectionPool().evictAll();
+  }
+
+  static OkHttpClient.Builder h2c(int maxRequests) {
+    Dispatcher dispatcher = new Dispatcher();
+    dispatcher.setMaxRequests(maxRequests);
+    dispatcher.setMaxRequestsPerHost(maxRequests);
+    return new OkHttpClient.Builder()
+        .protocols(Collections.singletonList(Protocol.H2_PRIOR_KNOWLEDGE))
+        .dispatcher(dispatcher);
+  }
+
+  static Retrofit.Builder retrofit(StormServer server) {
+    return new Retrofit.Builder()
+        .baseUrl(server.url("/"))
+        .addConverterFactory(ScalarsConverterFactory.create());
+  }
+
+  /** POSTs the refresh token and reads {@code "access refresh"}, blocking. */
+  static String[] refresh(OkHttpClient tokenClient, StormServer server, String refreshToken)
+      throws IOException {
+    Request request =
+        new Request.Builder()
+            .url(server.url("/token"))
+            .post(RequestBody.create(refreshToken, MediaType.get("text/plain")))
+            .build();
+    try (Response response = tokenClient.newCall(request).execute()) {
+      return response.body().string().split(" ");
+    }
+  }
+
+  /** retrofit-auth, in single-flight or queue mode. */
+  static final class RetrofitAuth extends Contender {
+    final RefreshManager auth;
+
+    RetrofitAuth(StormServer server, int maxRequests, boolean queueMode) {
+      this(server, maxRequests, queueMode, manager(server, queueMode));
+    }
+
+    private RetrofitAuth(
+        StormServer server, int maxRequests, boolean queueMode, RefreshManager auth) {
+      super(
+          queueMode ? "retrofit-auth (queue mode)" : "retrofit-auth (single flight)",
+          "dev.retrofitauth.",
+          h2c(maxRequests).addInterceptor(auth.interceptor()).build(),
+          retrofit(server).addCallAdapterFactory(AuthCallAdapterFactory.create(auth)));
+      this.auth = auth;
+    }
+
+    private static RefreshManager manager(StormServer server, boolean queueMode) {
+      OkHttpClient tokenClient = h2c(8).build();
+      return RefreshManager.builder()
+          .queueMode(queueMode)
+          .allowedOrigin(server.url("/").toString())
+          .refreshApi(
+              current -> {
+                String[] pair = refresh(tokenClient, server, current.refreshToken());
+                return Tokens.of(pair[0], pair[1], System.currentTimeMillis() + 3_600_000);
+              })
+          .build();
+    }
+
+    @Override
+    void signIn(String access, String refresh, long expiresAtMillis) {
+      auth.signIn(Tokens.of(access, refresh, expiresAtMillis));
+    }
+  }
+
+  /**
+   * The OkHttp Authenticator way, written as its users write it: an interceptor adds the header,
+   * and a {@code synchronized} authenticator refreshes unless another thread already did.
+   */
+  static final class OkHttpAuthenticator extends Contender {
+    private final Holder holder;
+
+    OkHttpAuthenticator(StormServer server, int maxRequests) {
+      this(server, maxRequests, new Holder(server));
+    }
+
+    private OkHttpAuthenticator(StormServer server, int maxRequests, Holder holder) {
+      super(
+          "OkHttp Authenticator (synchronized)",
+          "TokenAuthenticator.authenticate",
+          h2c(maxRequests).addInterceptor(holder).authenticator(holder).build(),
+          retrofit(server));
+      this.holder = holder;
+    }
+
+    @Override
+    void signIn(String access, String refresh, long expiresAtMillis) {
+      holder.access = access;
+      holder.refresh = refresh;
+    }
+
+    /** Holds the tokens, adds the header, and refreshes in the authenticator. */
+    static final class Holder implements Interceptor, Authenticator {
+      private final StormServer server;
+      private final OkHttpClient tokenClient = h2c(8).build();
+      volatile String access;
+      volatile String refresh;
+
+      Holder(StormServer server) {
+        this.server = server;
+      }
+
+      @Override
+      public Response intercept(Chain chain) throws IOException {
+        return chain.proceed(
+            chain.request().newBuilder().header("Authorization", "Bearer " + access).build());
+      }
+
+      @Override
+      public Request authenticate(Route route, Response response) throws IOException {
+        return TokenAuthenticator.authenticate(this, response);
+      }
+    }
+
+    /** Named so that a thread dump shows who waits here. */
+    static final class TokenAuthenticator {
+      static Request authenticate(Holder holder, Response response) throws IOException {
+        if (response.priorResponse() != null) return null; // Gave it one try already.
+        synchronized (holder) {
+          String sent = response.request().header("Authorization");
+          if (!("Bearer " + holder.access).equals(sent)) {
+            // Another thread refreshed while this request was in flight.
+            return response
+                .request()
+                .newBuilder()
+                .header("Authorization", "Bearer " + holder.access)
+                .build();
+          }
+          String[] pair = refresh(holder.tokenClient, holder.server, holder.refresh);
+          holder.access = pair[0];
+          holder.refresh = pair[1];
+          return response
+              .request()
+              .newBuilder()
+              .header("Authorization", "Bearer " + holder.access)
+              .build();
+        }
+      }
+    }
+  }
+
+  /** An interceptor that refreshes on every 401 it sees, with no coordination at all. */
+  static final class Naive extends Contender {
+    private final NaiveRefreshInterceptor interceptor;
+
+    Naive(StormServer server, int maxRequests) {
+      this(server, maxRequests, new NaiveRefreshInterceptor(server));
+    }
+
+    private Naive(StormServer server, int maxRequests, NaiveRefreshInterceptor interceptor) {
+      super(
+          "naive refresh-on-every-401 interceptor",
+          "NaiveRefreshInterceptor.refresh",
+          h2c(maxRequests).addInterceptor(interceptor).build(),
+          retrofit(server));
+      this.interceptor = interceptor;
+    }
+
+    @Override
+    void signIn(String access, String refresh, long expiresAtMillis) {
+      interceptor.access = access;
+      interceptor.refresh = refresh;
+    }
+
+    static final class NaiveRefreshInterceptor implements Interceptor {
+      private final StormServer server;
+      private final OkHttpClient tokenClient = h2c(10_000).build();
+      volatile String access;
+      volatile String refresh;
+
+      NaiveRefreshInterceptor(StormServer server) {
+        this.server = server;
+      }
+
+      @Override
+      public Response intercept(Chain chain) throws IOException {
+        Request request = chain.request();
+        Response response =
+            chain.proceed(request.newBuilder().header("Authorization", "Bearer " + access).build());
+        if (response.code() != 401) return response;
+        response.close();
+        refresh();
+        return chain.proceed(
+            request.newBuilder().header("Authorization", "Bearer " + access).build());
+      }
+
+      private void refresh() throws IOException {
+        String[] pair = Contender.refresh(tokenClient, server, refresh);
+        access = pair[0];
+        refresh = pair[1];
+      }
+    }
+  }
+}

@@ -1,0 +1,170 @@
+package dev.retrofitauth.benchmarks;
+
+import dev.retrofitauth.Tokens;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import retrofit2.Call;
+import retrofit2.Callback;
+import retrofit2.Response;
+
+/** N concurrent calls hit an expired token; measures what each contender does about it. */
+final class Storm {
+  /** What one contender did in one storm. */
+  static final class Result {
+    String contender;
+    String mode;
+    int calls;
+    int succeeded;
+    int refreshes;
+    int unauthorized;
+    long wallMillis;
+    double wallRatio;
+    int peakThreads;
+    int blockedThreads;
+  }
+
+  private Storm() {}
+
+  /**
+   * Runs one storm. {@code proactive} signs in with an expiry that has already passed, so that a
+   * client that reads it can refresh before sending.
+   */
+  static Result run(
+      StormServer server,
+      Contender contender,
+      int calls,
+      boolean sync,
+      boolean proactive,
+      long tokenDelayMillis,
+      long apiDelayMillis)
+      throws Exception {
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    AtomicInteger blocked = new AtomicInteger(-1);
+    // Halfway through the first refresh, count the threads that wait for it.
+    server.expire(
+        () ->
+            scheduler.schedule(
+                () -> blocked.set(countBlocked(contender.waitingFrame)),
+                tokenDelayMillis / 2,
+                TimeUnit.MILLISECONDS));
+    contender.signIn(
+        "expired-access",
+        "refresh-0",
+        proactive ? System.currentTimeMillis() - 1 : Tokens.NO_EXPIRY);
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    AtomicInteger peak = new AtomicInteger(threads.getThreadCount());
+    CountDownLatch done = new CountDownLatch(calls);
+    AtomicInteger succeeded = new AtomicInteger();
+    Thread sampler =
+        new Thread(
+            () -> {
+              while (done.getCount() > 0) {
+                peak.accumulateAndGet(threads.getThreadCount(), Math::max);
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+              }
+            },
+            "storm-sampler");
+    List<Thread> callers = new ArrayList<>();
+    CountDownLatch go = new CountDownLatch(1);
+    if (sync) {
+      for (int i = 0; i < calls; i++) {
+        int n = i;
+        Thread caller =
+            new Thread(
+                () -> {
+                  try {
+                    go.await();
+                    if ("ok".equals(contender.api.item(n).execute().body())) {
+                      succeeded.incrementAndGet();
+                    }
+                  } catch (Exception ignored) {
+                    // Counted as not succeeded.
+                  }
+                  done.countDown();
+                },
+                "storm-caller-" + i);
+        caller.start();
+        callers.add(caller);
+      }
+    }
+    sampler.start();
+    long start = System.nanoTime();
+    if (sync) {
+      go.countDown();
+    } else {
+      for (int i = 0; i < calls; i++) {
+        contender
+            .api
+            .item(i)
+            .enqueue(
+                new Callback<String>() {
+                  @Override
+                  public void onResponse(Call<String> call, Response<String> response) {
+                    if ("ok".equals(response.body())) succeeded.incrementAndGet();
+                    done.countDown();
+                  }
+
+                  @Override
+                  public void onFailure(Call<String> call, Throwable t) {
+                    done.countDown();
+                  }
+                });
+      }
+    }
+    if (!done.await(5, TimeUnit.MINUTES)) throw new AssertionError(contender.name + " hung");
+    long wall = System.nanoTime() - start;
+    sampler.join();
+    for (Thread caller : callers) caller.join();
+    scheduler.shutdown();
+    scheduler.awaitTermination(10, TimeUnit.SECONDS);
+    server.forgetRequests();
+
+    Result result = new Result();
+    result.contender = contender.name;
+    result.mode =
+        (sync ? calls + " sync threads" : calls + " async") + (proactive ? ", expiry known" : "");
+    result.calls = calls;
+    result.succeeded = succeeded.get();
+    result.refreshes = server.refreshes.get();
+    result.unauthorized = server.unauthorized.get();
+    result.wallMillis = TimeUnit.NANOSECONDS.toMillis(wall);
+    result.wallRatio =
+        wall / (double) TimeUnit.MILLISECONDS.toNanos(tokenDelayMillis + apiDelayMillis);
+    result.peakThreads = peak.get();
+    result.blockedThreads = Math.max(0, blocked.get());
+    return result;
+  }
+
+  /**
+   * Counts the threads that are parked or blocked in {@code waitingFrame}, leaving out the one that
+   * performs the refresh itself, except for the naive contender where every such thread performs
+   * its own.
+   */
+  static int countBlocked(String waitingFrame) {
+    int count = 0;
+    for (ThreadInfo info : ManagementFactory.getThreadMXBean().dumpAllThreads(false, false)) {
+      if (info == null) continue;
+      Thread.State state = info.getThreadState();
+      if (state == Thread.State.RUNNABLE || state == Thread.State.NEW) continue;
+      boolean waiting = false;
+      boolean refreshing = false;
+      for (StackTraceElement frame : info.getStackTrace()) {
+        String name = frame.getClassName() + "." + frame.getMethodName();
+        if (name.contains(waitingFrame)) waiting = true;
+        if (name.endsWith("Contender.refresh")) refreshing = true;
+      }
+      boolean naive = waitingFrame.startsWith("NaiveRefreshInterceptor");
+      if (waiting && (naive || !refreshing)) count++;
+    }
+    return count;
+  }
+}

@@ -1,0 +1,41 @@
+package dev.retrofitauth.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the benchmarks with tiny settings so that the module cannot rot. It checks facts, never
+ * timings: the full run and its numbers are in benchmarks/README.md.
+ */
+final class BenchmarksSmokeTest {
+  @Test
+  void quickRunReportsEverythingAndRetrofitAuthRefreshesOnce() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    Benchmarks.Report report =
+        Benchmarks.run(Benchmarks.Config.quick(), new PrintStream(bytes, true, "UTF-8"));
+    String output = bytes.toString("UTF-8");
+
+    assertEquals(4, report.jmh.size(), output);
+    assertTrue(output.contains("| execute() |"), output);
+    assertTrue(output.contains("| enqueue() |"), output);
+    for (Storm.Result r : report.storms) {
+      if (r.contender.startsWith("retrofit-auth")) {
+        assertEquals(r.calls, r.succeeded, r.contender + " " + r.mode + " lost calls\n" + output);
+        assertEquals(1, r.refreshes, r.contender + " " + r.mode + "\n" + output);
+        if (!r.mode.contains("sync")) {
+          assertEquals(0, r.blockedThreads, r.contender + " " + r.mode + "\n" + output);
+        }
+        if (r.mode.contains("expiry known")) {
+          assertEquals(0, r.unauthorized, r.contender + " " + r.mode + "\n" + output);
+        }
+      }
+    }
+    assertEquals(11, report.storms.size());
+    assertFalse(Double.isNaN(report.bytesPerWaitingCall));
+  }
+}
