@@ -29,6 +29,7 @@ final class AuthCall<T> implements Call<T> {
 
   private final RefreshManager manager;
   private final Call<T> delegate;
+  private final MethodPolicy.Slot slot;
 
   private volatile Call<T> attempt;
   private volatile boolean canceled;
@@ -37,9 +38,10 @@ final class AuthCall<T> implements Call<T> {
   private @Nullable Callback<T> callback;
   private boolean executed; // Guarded by this.
 
-  AuthCall(RefreshManager manager, Call<T> delegate) {
+  AuthCall(RefreshManager manager, Call<T> delegate, MethodPolicy.Slot slot) {
     this.manager = manager;
     this.delegate = delegate;
+    this.slot = slot;
     this.attempt = delegate;
   }
 
@@ -153,13 +155,17 @@ final class AuthCall<T> implements Call<T> {
 
   /** Returns the policy of the service method, or null if the request cannot be built. */
   private @Nullable MethodPolicy policy() {
+    MethodPolicy known = slot.policy;
+    if (known != null) return known; // A waiting call then holds no request it did not build.
     Request request;
     try {
       request = delegate.request();
     } catch (RuntimeException e) {
       return null;
     }
-    return manager.policies.get(request.tag(Invocation.class));
+    MethodPolicy policy = manager.policies.get(request.tag(Invocation.class));
+    slot.policy = policy;
+    return policy;
   }
 
   /**
@@ -226,7 +232,7 @@ final class AuthCall<T> implements Call<T> {
 
   @Override
   public AuthCall<T> clone() {
-    return new AuthCall<>(manager, delegate.clone());
+    return new AuthCall<>(manager, delegate.clone(), slot);
   }
 
   @Override

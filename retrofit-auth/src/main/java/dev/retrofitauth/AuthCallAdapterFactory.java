@@ -80,6 +80,8 @@ public final class AuthCallAdapterFactory extends CallAdapter.Factory {
   private static final class AuthCallAdapter<R, T> implements CallAdapter<R, T> {
     private final RefreshManager manager;
     private final CallAdapter<R, T> next;
+    // Retrofit asks for one adapter per service method.
+    private final MethodPolicy.Slot slot = new MethodPolicy.Slot();
 
     @SuppressWarnings("unchecked") // The next adapter was found for the same return type.
     AuthCallAdapter(RefreshManager manager, CallAdapter<?, ?> next) {
@@ -94,7 +96,7 @@ public final class AuthCallAdapterFactory extends CallAdapter.Factory {
 
     @Override
     public T adapt(Call<R> call) {
-      return next.adapt(new AuthCall<>(manager, call));
+      return next.adapt(new AuthCall<>(manager, call, slot));
     }
   }
 }

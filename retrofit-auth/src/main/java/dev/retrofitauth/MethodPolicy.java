@@ -36,6 +36,14 @@ final class MethodPolicy {
         : null;
   }
 
+  /**
+   * The policy of one service method, learnt from its first request and kept by its call adapter,
+   * so that a call can decide whether to wait before it is sent without building its request.
+   */
+  static final class Slot {
+    volatile @Nullable MethodPolicy policy;
+  }
+
   static final class Cache {
     private final ConcurrentHashMap<Method, MethodPolicy> policies = new ConcurrentHashMap<>();
 

@@ -220,8 +220,10 @@ public final class RefreshManager {
   /**
    * Clears the tokens from memory and from the store, and tells listeners once. A refresh that is
    * running is superseded: its result is discarded, calls that got a 401 while waiting for it get
-   * that 401, and calls that had not been sent are sent without a token. Blocks until the store has
-   * been cleared.
+   * that 401, and calls that had not been sent are sent without a token. In {@linkplain
+   * Builder#queueMode(boolean) queue mode} every queued call ends at once instead: a call that got
+   * a 401 gets it, and a call that was not sent yet fails with an {@link IOException}. Blocks until
+   * the store has been cleared.
    */
   public void signOut() {
     boolean wasSignedIn = changeSession(null);
@@ -313,7 +315,7 @@ public final class RefreshManager {
   /**
    * Registers {@code waiter}, which has not been sent yet, if it must wait for a refresh: one is
    * running, or the access token expires within the leeway. Returns false if the call may be sent
-   * at once.
+   * at once; true if the waiter was registered, or failed at once because the queue is full.
    */
   boolean awaitBeforeSend(Waiter waiter) {
     if (!refreshing && !expiresSoon(tokens)) return false; // The fast path: no lock.

@@ -26,10 +26,11 @@ import org.openjdk.jmh.runner.options.TimeValue;
 public final class Benchmarks {
   /** How much to run. */
   static final class Config {
-    int jmhWarmupIterations = 3;
+    int jmhWarmupIterations = 5;
     int jmhIterations = 5;
     int jmhIterationMillis = 1_000;
-    int jmhForks = 1;
+    int jmhForks = 2;
+    int warmupStorm = 200;
     int[] asyncStorms = {100, 1_000, 10_000};
     int syncStorm = 500;
     long tokenDelayMillis = 50;
@@ -43,6 +44,7 @@ public final class Benchmarks {
       c.jmhIterations = 1;
       c.jmhIterationMillis = 100;
       c.jmhForks = 0;
+      c.warmupStorm = 10;
       c.asyncStorms = new int[] {20};
       c.syncStorm = 10;
       c.tokenDelayMillis = 20;
@@ -93,21 +95,30 @@ public final class Benchmarks {
     out.println("## 1. Per-call overhead (JMH, ops/ms, same run)");
     out.println();
     out.println(
-        "| call | bare Retrofit | with retrofit-auth | ratio | alloc bare (B/op) | alloc auth (B/op) |");
-    out.println("|---|---|---|---|---|---|");
+        "| call | bare Retrofit | + header interceptor | with retrofit-auth | auth / bare |"
+            + " auth / header | alloc bare / header / auth (B/op) |");
+    out.println("|---|---|---|---|---|---|---|");
     for (String kind : new String[] {"Execute", "Enqueue"}) {
       RunResult bare = find(results, "bare" + kind);
+      RunResult header = find(results, "header" + kind);
       RunResult auth = find(results, "auth" + kind);
       double bareScore = bare.getPrimaryResult().getScore();
+      double headerScore = header.getPrimaryResult().getScore();
       double authScore = auth.getPrimaryResult().getScore();
       out.printf(
           Locale.ROOT,
-          "| %s() | %.1f | %.1f | %.3f | %.0f | %.0f |%n",
+          "| %s() | %.1f ± %.1f | %.1f ± %.1f | %.1f ± %.1f | %.3f | %.3f | %.0f / %.0f / %.0f |%n",
           kind.toLowerCase(Locale.ROOT),
           bareScore,
+          bare.getPrimaryResult().getScoreError(),
+          headerScore,
+          header.getPrimaryResult().getScoreError(),
           authScore,
+          auth.getPrimaryResult().getScoreError(),
           authScore / bareScore,
+          authScore / headerScore,
           allocation(bare),
+          allocation(header),
           allocation(auth));
     }
     out.println();
@@ -125,8 +136,16 @@ public final class Benchmarks {
           config.tokenDelayMillis,
           config.apiDelayMillis,
           config.tokenDelayMillis + config.apiDelayMillis);
+      // Warm every contender's code paths first, so that no contender pays for the JIT alone.
+      PrintStream nowhere = new PrintStream(new java.io.ByteArrayOutputStream());
+      for (int round = 0; round < 2; round++) {
+        for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
+          int n = config.warmupStorm;
+          storm(nowhere, server, factory.apply(server, n), n, round == 1, false, config);
+        }
+      }
       out.println(
-          "| storm | contender | ok | refreshes | 401s | wall (ms) | wall / ideal | peak threads | blocked on refresh |");
+          "| storm | contender | ok | refreshes | 401s | wall (ms) | wall / ideal | peak threads added | blocked on refresh |");
       out.println("|---|---|---|---|---|---|---|---|---|");
       for (int n : config.asyncStorms) {
         for (BiFunction<StormServer, Integer, Contender> factory : contenders) {

@@ -36,8 +36,10 @@ public class CallOverheadBenchmark {
   private static final MediaType TEXT = MediaType.get("text/plain");
 
   private OkHttpClient bareClient;
+  private OkHttpClient headerClient;
   private OkHttpClient authClient;
   private Api bare;
+  private Api header;
   private Api auth;
 
   @Setup
@@ -53,6 +55,20 @@ public class CallOverheadBenchmark {
                 .build();
     bareClient = new OkHttpClient.Builder().addInterceptor(canned).build();
     bare = retrofit(bareClient).build().create(Api.class);
+    // The least any bearer-token client does: an interceptor that adds a fixed header.
+    headerClient =
+        new OkHttpClient.Builder()
+            .addInterceptor(
+                chain ->
+                    chain.proceed(
+                        chain
+                            .request()
+                            .newBuilder()
+                            .header("Authorization", "Bearer access-token")
+                            .build()))
+            .addInterceptor(canned)
+            .build();
+    header = retrofit(headerClient).build().create(Api.class);
 
     RefreshManager manager = RefreshManager.builder().build();
     manager.signIn(Tokens.of("access-token", "refresh-token"));
@@ -78,12 +94,23 @@ public class CallOverheadBenchmark {
   @TearDown
   public void tearDown() {
     bareClient.dispatcher().executorService().shutdown();
+    headerClient.dispatcher().executorService().shutdown();
     authClient.dispatcher().executorService().shutdown();
   }
 
   @Benchmark
   public String bareExecute() throws IOException {
     return bare.item(1).execute().body();
+  }
+
+  @Benchmark
+  public String headerExecute() throws IOException {
+    return header.item(1).execute().body();
+  }
+
+  @Benchmark
+  public String headerEnqueue() throws Exception {
+    return enqueue(header.item(1));
   }
 
   @Benchmark

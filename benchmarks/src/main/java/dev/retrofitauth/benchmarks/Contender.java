@@ -5,6 +5,7 @@ import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.Tokens;
 import java.io.IOException;
 import java.util.Collections;
+import java.util.concurrent.TimeUnit;
 import okhttp3.Authenticator;
 import okhttp3.Dispatcher;
 import okhttp3.Interceptor;
@@ -22,7 +23,7 @@ import retrofit2.converter.scalars.ScalarsConverterFactory;
 abstract class Contender implements AutoCloseable {
   final String name;
 
-  /** Frames that show a thread is blocked waiting for a refresh it did not start. */
+  /** A regular expression for the frame of a thread that waits for a refresh. */
   final String waitingFrame;
 
   final OkHttpClient client;
@@ -47,8 +48,12 @@ abstract class Contender implements AutoCloseable {
     Dispatcher dispatcher = new Dispatcher();
     dispatcher.setMaxRequests(maxRequests);
     dispatcher.setMaxRequestsPerHost(maxRequests);
+    // No timeouts: on two cores, ten thousand calls queue for longer than OkHttp's defaults.
     return new OkHttpClient.Builder()
         .protocols(Collections.singletonList(Protocol.H2_PRIOR_KNOWLEDGE))
+        .connectTimeout(0, TimeUnit.MILLISECONDS)
+        .readTimeout(0, TimeUnit.MILLISECONDS)
+        .writeTimeout(0, TimeUnit.MILLISECONDS)
         .dispatcher(dispatcher);
   }
 
@@ -83,7 +88,8 @@ abstract class Contender implements AutoCloseable {
         StormServer server, int maxRequests, boolean queueMode, RefreshManager auth) {
       super(
           queueMode ? "retrofit-auth (queue mode)" : "retrofit-auth (single flight)",
-          "dev.retrofitauth.",
+          // Where a thread parks until the refresh ends: a synchronous call, or the authenticator.
+          "dev.retrofitauth.(AuthCall.BlockingWaiter|AuthAuthenticator.Latch).await",
           h2c(maxRequests).addInterceptor(auth.interceptor()).build(),
           retrofit(server).addCallAdapterFactory(AuthCallAdapterFactory.create(auth)));
       this.auth = auth;
@@ -122,7 +128,7 @@ abstract class Contender implements AutoCloseable {
     private OkHttpAuthenticator(StormServer server, int maxRequests, Holder holder) {
       super(
           "OkHttp Authenticator (synchronized)",
-          "TokenAuthenticator.authenticate",
+          ".*TokenAuthenticator.authenticate",
           h2c(maxRequests).addInterceptor(holder).authenticator(holder).build(),
           retrofit(server));
       this.holder = holder;
@@ -195,7 +201,7 @@ abstract class Contender implements AutoCloseable {
     private Naive(StormServer server, int maxRequests, NaiveRefreshInterceptor interceptor) {
       super(
           "naive refresh-on-every-401 interceptor",
-          "NaiveRefreshInterceptor.refresh",
+          ".*NaiveRefreshInterceptor.refresh",
           h2c(maxRequests).addInterceptor(interceptor).build(),
           retrofit(server));
       this.interceptor = interceptor;

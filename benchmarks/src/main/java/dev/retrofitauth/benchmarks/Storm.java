@@ -28,7 +28,10 @@ final class Storm {
     int unauthorized;
     long wallMillis;
     double wallRatio;
+
+    /** The most live threads during the storm, above the count when it started. */
     int peakThreads;
+
     int blockedThreads;
   }
 
@@ -61,7 +64,9 @@ final class Storm {
         "refresh-0",
         proactive ? System.currentTimeMillis() - 1 : Tokens.NO_EXPIRY);
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-    AtomicInteger peak = new AtomicInteger(threads.getThreadCount());
+    // Pools of earlier storms may still hold idle threads: count only what this storm adds.
+    int baseline = threads.getThreadCount();
+    AtomicInteger peak = new AtomicInteger(baseline);
     CountDownLatch done = new CountDownLatch(calls);
     AtomicInteger succeeded = new AtomicInteger();
     Thread sampler =
@@ -139,7 +144,7 @@ final class Storm {
     result.wallMillis = TimeUnit.NANOSECONDS.toMillis(wall);
     result.wallRatio =
         wall / (double) TimeUnit.MILLISECONDS.toNanos(tokenDelayMillis + apiDelayMillis);
-    result.peakThreads = peak.get();
+    result.peakThreads = peak.get() - baseline;
     result.blockedThreads = Math.max(0, blocked.get());
     return result;
   }
@@ -159,10 +164,10 @@ final class Storm {
       boolean refreshing = false;
       for (StackTraceElement frame : info.getStackTrace()) {
         String name = frame.getClassName() + "." + frame.getMethodName();
-        if (name.contains(waitingFrame)) waiting = true;
+        if (name.matches(waitingFrame)) waiting = true;
         if (name.endsWith("Contender.refresh")) refreshing = true;
       }
-      boolean naive = waitingFrame.startsWith("NaiveRefreshInterceptor");
+      boolean naive = waitingFrame.contains("NaiveRefreshInterceptor");
       if (waiting && (naive || !refreshing)) count++;
     }
     return count;
