@@ -111,6 +111,51 @@ final class BadInputTest {
   }
 
   @Test
+  void oauth2Builder() {
+    dev.retrofitauth.oauth2.OAuth2RefreshApi.Builder b =
+        dev.retrofitauth.oauth2.OAuth2RefreshApi.builder();
+    fails(NullPointerException.class, "url == null", () -> b.tokenEndpoint(null));
+    fails(NullPointerException.class, "clientId == null", () -> b.clientId(null));
+    fails(NullPointerException.class, "clientSecret == null", () -> b.clientSecret(null));
+    fails(IllegalArgumentException.class, "clientSecret is empty", () -> b.clientSecret(""));
+    fails(
+        NullPointerException.class,
+        "clientAuthentication == null",
+        () -> b.clientAuthentication(null));
+    fails(NullPointerException.class, "scope == null", () -> b.scope(null));
+    fails(NullPointerException.class, "client == null", () -> b.client(null));
+    fails(NullPointerException.class, "clock == null", () -> b.clock(null));
+    fails(
+        IllegalStateException.class,
+        "a public client (NONE) sends no secret: remove clientSecret(...) or pick "
+            + "CLIENT_SECRET_BASIC or CLIENT_SECRET_POST",
+        () ->
+            dev.retrofitauth.oauth2.OAuth2RefreshApi.builder()
+                .tokenEndpoint("https://auth.example/token")
+                .clientId("a")
+                .clientSecret("s")
+                .clientAuthentication(
+                    dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication.NONE)
+                .build());
+    fails(
+        NullPointerException.class,
+        "jwt == null",
+        () -> dev.retrofitauth.oauth2.Jwts.expiresAtMillis(null));
+  }
+
+  @Test
+  void packagesAreNullMarked() {
+    org.junit.jupiter.api.Assertions.assertTrue(
+        RefreshManager.class
+            .getPackage()
+            .isAnnotationPresent(org.jspecify.annotations.NullMarked.class));
+    org.junit.jupiter.api.Assertions.assertTrue(
+        dev.retrofitauth.oauth2.OAuth2RefreshApi.class
+            .getPackage()
+            .isAnnotationPresent(org.jspecify.annotations.NullMarked.class));
+  }
+
+  @Test
   void enqueueWithNullCallback() throws Exception {
     try (Fixture fixture = Fixture.create(RefreshManager.builder())) {
       fails(

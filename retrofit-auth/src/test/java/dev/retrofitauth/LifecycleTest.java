@@ -136,6 +136,44 @@ final class LifecycleTest {
   }
 
   @Test
+  void backoffGrowsWithFailuresInARowAndSuccessResetsIt() throws Exception {
+    Api api =
+        start(
+            RefreshManager.builder().refreshBackoff(10, 100, TimeUnit.SECONDS),
+            Tokens.of("old", "r1"));
+    fixture.server.acceptOnly("other");
+    IOException down = new IOException("down");
+    refreshApi.answer(
+        current -> {
+          throw down;
+        });
+    assertThrows(IOException.class, () -> api.me().execute()); // Failure 1: 8 to 10 s.
+    now.addAndGet(10_000);
+    assertThrows(IOException.class, () -> api.me().execute()); // Failure 2: 16 to 20 s.
+    assertEquals(2, refreshApi.calls.get());
+    now.addAndGet(15_999);
+    assertThrows(IOException.class, () -> api.me().execute());
+    assertEquals(2, refreshApi.calls.get()); // Still backing off: the interval grew.
+
+    now.addAndGet(4_001);
+    refreshApi.answer(
+        current -> {
+          fixture.server.acceptOnly("new");
+          return Tokens.of("new", "r2");
+        });
+    assertEquals(200, api.me().execute().code()); // Success resets the backoff...
+    fixture.server.acceptOnly("gone");
+    refreshApi.answer(
+        current -> {
+          throw down;
+        });
+    assertThrows(IOException.class, () -> api.me().execute()); // ...so this failure waits 8-10 s.
+    now.addAndGet(10_000);
+    assertThrows(IOException.class, () -> api.me().execute());
+    assertEquals(5, refreshApi.calls.get());
+  }
+
+  @Test
   void retryAfterFromRefreshApiHoldsOffNextRefresh() throws Exception {
     Api api =
         start(
