@@ -691,7 +691,9 @@ public final class RefreshManager {
    */
   private @Nullable Tokens newerStoredTokens(Tokens failed) {
     synchronized (lock) {
-      if (!storeInSync || writing) return null; // The store may be behind us, not ahead.
+      // The store may be behind memory, not ahead: between a change and its write, a load would
+      // bring back tokens that were already replaced (found by StateMachineStressTest).
+      if (!storeInSync || writing || writtenGeneration != generation) return null;
     }
     Tokens stored;
     try {
