@@ -80,19 +80,7 @@ final class AuthAuthenticator implements Authenticator {
     }
 
     boolean await() throws IOException {
-      try {
-        done.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        if (manager.cancel(this)) {
-          throw new java.io.InterruptedIOException("interrupted while waiting for a token refresh");
-        }
-        try {
-          done.await(); // Already released: the answer is a moment away.
-        } catch (InterruptedException again) {
-          Thread.currentThread().interrupt();
-        }
-      }
+      awaitRelease(done, manager, () -> {}); // OkHttp sends the retry itself, after we return.
       if (failure != null) throw failure;
       return retry;
     }

@@ -2,7 +2,6 @@ package dev.retrofitauth;
 
 import dev.retrofitauth.AuthInterceptor.AuthMark;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import okhttp3.Request;
@@ -314,23 +313,7 @@ final class AuthCall<T> implements Call<T> {
      * false to return the response the caller already has.
      */
     boolean await() throws IOException {
-      boolean interrupted = false;
-      try {
-        while (true) {
-          try {
-            done.await();
-            break;
-          } catch (InterruptedException e) {
-            interrupted = true;
-            if (manager.cancel(this)) {
-              throw new InterruptedIOException("interrupted while waiting for a token refresh");
-            }
-            cancel(); // Already released: end its attempt, then report how it ended.
-          }
-        }
-      } finally {
-        if (interrupted) Thread.currentThread().interrupt();
-      }
+      awaitRelease(done, manager, AuthCall.this::cancel);
       // The latch's happens-before edge makes the fields written before countDown() visible.
       Throwable t = failure;
       if (t instanceof IOException) throw (IOException) t;

@@ -1,7 +1,9 @@
 package dev.retrofitauth;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.reflect.Method;
+import java.util.concurrent.CountDownLatch;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -40,6 +42,32 @@ abstract class Waiter {
 
   /** Called when a retry that the queue started has finished. Only in queue mode. */
   void onRetryFinished() {}
+
+  /**
+   * Blocks until {@code done} opens. If the thread is interrupted while this waiter is still
+   * registered, removes it and throws; if it was already released, runs {@code afterRelease} (to
+   * end whatever the release started) and waits for the answer, which is then a moment away.
+   */
+  final void awaitRelease(CountDownLatch done, RefreshManager manager, Runnable afterRelease)
+      throws InterruptedIOException {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          done.await();
+          return;
+        } catch (InterruptedException e) {
+          interrupted = true;
+          if (manager.cancel(this)) {
+            throw new InterruptedIOException("interrupted while waiting for a token refresh");
+          }
+          afterRelease.run();
+        }
+      }
+    } finally {
+      if (interrupted) Thread.currentThread().interrupt();
+    }
+  }
 
   @Nullable Method method() {
     return policy.method;
