@@ -48,8 +48,9 @@ final class AuthCall<T> implements Call<T> {
   public Response<T> execute() throws IOException {
     markExecuted();
     MethodPolicy policy = policy();
-    if (policy == null)
+    if (policy == null) {
       return delegate.execute(); // The request can't be built: let Retrofit say why.
+    }
     Response<T> response = null;
     if (!policy.noAuth && manager.mayWaitBeforeSend()) {
       BlockingWaiter beforeSend = new BlockingWaiter(false, policy);
