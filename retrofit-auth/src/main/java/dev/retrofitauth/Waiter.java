@@ -2,7 +2,6 @@ package dev.retrofitauth;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.lang.reflect.Method;
 import java.util.concurrent.CountDownLatch;
 import org.jspecify.annotations.Nullable;
 
@@ -40,9 +39,6 @@ abstract class Waiter {
   /** Fail the call with {@code e}. */
   abstract void fail(IOException e);
 
-  /** Called when a retry that the queue started has finished. Only in queue mode. */
-  void onRetryFinished() {}
-
   /**
    * Blocks until {@code done} opens. If the thread is interrupted while this waiter is still
    * registered, removes it and throws; if it was already released, runs {@code afterRelease} (to
@@ -67,9 +63,5 @@ abstract class Waiter {
     } finally {
       if (interrupted) Thread.currentThread().interrupt();
     }
-  }
-
-  @Nullable Method method() {
-    return policy.method;
   }
 }
