@@ -49,6 +49,27 @@ final class AuthenticatorTest {
     fixture.close();
   }
 
+  /** Enqueues a plain OkHttp call; completes with its status code. */
+  private CompletableFuture<Integer> enqueuePlain(String path) {
+    CompletableFuture<Integer> result = new CompletableFuture<>();
+    client
+        .newCall(plain(path))
+        .enqueue(
+            new Callback() {
+              @Override
+              public void onFailure(Call call, IOException e) {
+                result.completeExceptionally(e);
+              }
+
+              @Override
+              public void onResponse(Call call, Response response) {
+                response.close();
+                result.complete(response.code());
+              }
+            });
+    return result;
+  }
+
   private Request plain(String path) {
     return new Request.Builder().url(fixture.server.httpUrl(path)).build();
   }
@@ -86,23 +107,8 @@ final class AuthenticatorTest {
             .create(Api.class);
     Api wrapped = fixture.retrofit.newBuilder().client(client).build().create(Api.class);
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    CompletableFuture<Integer> plainResult = new CompletableFuture<>();
     java.util.concurrent.CountDownLatch arrived = fixture.server.closeGate(3);
-    client
-        .newCall(plain("/img"))
-        .enqueue(
-            new Callback() {
-              @Override
-              public void onFailure(Call call, IOException e) {
-                plainResult.completeExceptionally(e);
-              }
-
-              @Override
-              public void onResponse(Call call, Response response) {
-                response.close();
-                plainResult.complete(response.code());
-              }
-            });
+    CompletableFuture<Integer> plainResult = enqueuePlain("/img");
     bare.me().enqueue(AuthCallTest.recordingCallback(results));
     wrapped.me().enqueue(AuthCallTest.recordingCallback(results));
     assertTrue(arrived.await(30, TimeUnit.SECONDS)); // All three were sent with "old".
@@ -154,22 +160,7 @@ final class AuthenticatorTest {
   @Test
   void stale401RetriesWithoutRefresh() throws Exception {
     java.util.concurrent.CountDownLatch arrived = fixture.server.closeGate(1);
-    CompletableFuture<Integer> result = new CompletableFuture<>();
-    client
-        .newCall(plain("/img"))
-        .enqueue(
-            new Callback() {
-              @Override
-              public void onFailure(Call call, IOException e) {
-                result.completeExceptionally(e);
-              }
-
-              @Override
-              public void onResponse(Call call, Response response) {
-                response.close();
-                result.complete(response.code());
-              }
-            });
+    CompletableFuture<Integer> result = enqueuePlain("/img");
     assertTrue(arrived.await(30, TimeUnit.SECONDS));
     fixture.server.acceptOnly("fresh");
     fixture.auth.signIn(Tokens.of("fresh", "r5"));
