@@ -1,6 +1,7 @@
 package dev.retrofitauth;
 
 import dev.retrofitauth.AuthInterceptor.AuthMark;
+import dev.retrofitauth.internal.Internal.AuthComponent;
 import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
 import okhttp3.Authenticator;
@@ -15,7 +16,7 @@ import retrofit2.Invocation;
  * wraps: plain OkHttp calls such as an image loader's. OkHttp's authenticator API is synchronous,
  * so the calling thread waits for the refresh.
  */
-final class AuthAuthenticator implements Authenticator {
+final class AuthAuthenticator implements Authenticator, AuthComponent {
   private final RefreshManager manager;
 
   AuthAuthenticator(RefreshManager manager) {

@@ -1,5 +1,6 @@
 package dev.retrofitauth;
 
+import dev.retrofitauth.internal.Internal.AuthComponent;
 import java.io.IOException;
 import okhttp3.Interceptor;
 import okhttp3.Request;
@@ -11,7 +12,7 @@ import retrofit2.Invocation;
  * every request it handles so that {@link AuthCall} can tell a withheld token from a missing
  * interceptor.
  */
-final class AuthInterceptor implements Interceptor {
+final class AuthInterceptor implements Interceptor, AuthComponent {
   static final String AUTHORIZATION = "Authorization";
 
   private final RefreshManager manager;

@@ -10,13 +10,12 @@ import okhttp3.HttpUrl;
 final class Origins {
   private volatile HttpUrl[] origins = new HttpUrl[0];
 
-  /** Adds the origin of {@code url}. Returns false if it was there already. */
-  synchronized boolean add(HttpUrl url) {
-    if (contains(url)) return false;
+  /** Adds the origin of {@code url}, unless it is there already. */
+  synchronized void add(HttpUrl url) {
+    if (contains(url)) return;
     HttpUrl[] copy = Arrays.copyOf(origins, origins.length + 1);
     copy[origins.length] = url;
     origins = copy;
-    return true;
   }
 
   boolean contains(HttpUrl url) {
@@ -28,28 +27,6 @@ final class Origins {
       }
     }
     return false;
-  }
-
-  /** True if the token may go to {@code url} in clear text: only loopback qualifies. */
-  static boolean isLoopback(HttpUrl url) {
-    String host = url.host();
-    return host.equals("localhost")
-        || host.equals("::1")
-        || host.equals("0:0:0:0:0:0:0:1")
-        || (host.startsWith("127.") && isIpv4Literal(host));
-  }
-
-  private static boolean isIpv4Literal(String host) {
-    int dots = 0;
-    for (int i = 0; i < host.length(); i++) {
-      char c = host.charAt(i);
-      if (c == '.') {
-        dots++;
-      } else if (c < '0' || c > '9') {
-        return false;
-      }
-    }
-    return dots == 3;
   }
 
   @Override

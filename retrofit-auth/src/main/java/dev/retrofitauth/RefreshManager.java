@@ -1,5 +1,6 @@
 package dev.retrofitauth;
 
+import dev.retrofitauth.internal.Internal;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
@@ -296,7 +297,7 @@ public final class RefreshManager {
   }
 
   boolean mayReceiveToken(HttpUrl url) {
-    return origins.contains(url) && (url.isHttps() || allowCleartext || Origins.isLoopback(url));
+    return origins.contains(url) && (url.isHttps() || allowCleartext || Internal.isLoopback(url));
   }
 
   void allowOrigin(HttpUrl url) {

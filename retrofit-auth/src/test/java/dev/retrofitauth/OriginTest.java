@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.retrofitauth.Services.Api;
+import dev.retrofitauth.internal.Internal;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -141,12 +142,12 @@ final class OriginTest {
 
   @Test
   void loopbackRecognition() {
-    assertEquals(true, Origins.isLoopback(HttpUrl.get("http://localhost/")));
-    assertEquals(true, Origins.isLoopback(HttpUrl.get("http://127.0.0.1/")));
-    assertEquals(true, Origins.isLoopback(HttpUrl.get("http://127.1.2.3:8080/")));
-    assertEquals(true, Origins.isLoopback(HttpUrl.get("http://[::1]/")));
-    assertEquals(false, Origins.isLoopback(HttpUrl.get("http://127.0.0.1.example.com/")));
-    assertEquals(false, Origins.isLoopback(HttpUrl.get("http://localhost.example.com/")));
-    assertEquals(false, Origins.isLoopback(HttpUrl.get("http://10.0.0.1/")));
+    assertEquals(true, Internal.isLoopback(HttpUrl.get("http://localhost/")));
+    assertEquals(true, Internal.isLoopback(HttpUrl.get("http://127.0.0.1/")));
+    assertEquals(true, Internal.isLoopback(HttpUrl.get("http://127.1.2.3:8080/")));
+    assertEquals(true, Internal.isLoopback(HttpUrl.get("http://[::1]/")));
+    assertEquals(false, Internal.isLoopback(HttpUrl.get("http://127.0.0.1.example.com/")));
+    assertEquals(false, Internal.isLoopback(HttpUrl.get("http://localhost.example.com/")));
+    assertEquals(false, Internal.isLoopback(HttpUrl.get("http://10.0.0.1/")));
   }
 }
