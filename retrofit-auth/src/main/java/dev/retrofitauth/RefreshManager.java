@@ -1229,11 +1229,7 @@ public final class RefreshManager {
      */
     public Builder allowedOrigin(String url) {
       Objects.requireNonNull(url, "url == null");
-      HttpUrl parsed = HttpUrl.parse(url);
-      if (parsed == null) {
-        throw new IllegalArgumentException("url is not an http or https URL: " + url);
-      }
-      origins.add(parsed);
+      origins.add(Internal.parseUrl(url));
       return this;
     }
 

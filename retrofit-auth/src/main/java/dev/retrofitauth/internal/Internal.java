@@ -13,6 +13,19 @@ public final class Internal {
    */
   public interface AuthComponent {}
 
+  /**
+   * Parses {@code url}, which a user configured.
+   *
+   * @throws IllegalArgumentException if it is not an http or https URL.
+   */
+  public static HttpUrl parseUrl(String url) {
+    HttpUrl parsed = HttpUrl.parse(url);
+    if (parsed == null) {
+      throw new IllegalArgumentException("url is not an http or https URL: " + url);
+    }
+    return parsed;
+  }
+
   /** True if {@code component} is a {@code RefreshManager}'s interceptor or authenticator. */
   public static boolean isAuthComponent(Object component) {
     return component instanceof AuthComponent;
