@@ -1,6 +1,5 @@
 package dev.retrofitauth;
 
-import dev.retrofitauth.AuthInterceptor.AuthMark;
 import dev.retrofitauth.internal.Internal.AuthComponent;
 import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
@@ -26,21 +25,15 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
   @Override
   public @Nullable Request authenticate(@Nullable Route route, Response response)
       throws IOException {
-    if (response.code() != 401) return null; // A proxy's 407 is not ours.
-    for (Response prior = response.priorResponse(); prior != null; prior = prior.priorResponse()) {
-      if (prior.code() == 401) return null; // One retry per call.
-    }
     Request sent = response.request();
-    if (sent.tag(AuthMark.class) != AuthMark.ATTACHED) return null; // Not sent with our token.
-    String sentHeader = sent.header(AuthInterceptor.AUTHORIZATION);
-    if (sentHeader == null || !manager.mayReceiveToken(sent.url())) return null;
     MethodPolicy policy = manager.policies.get(sent.tag(Invocation.class));
-    if (policy.noAuth || policy.noRetry) return null;
+    String sentHeader = Unauthorized.sentHeader(response, policy, manager);
+    if (sentHeader == null) return null;
 
     Latch waiter = new Latch(policy);
-    manager.onUnauthorized(sentHeader, waiter);
+    manager.engine.onUnauthorized(sentHeader, waiter);
     if (!waiter.await()) return null;
-    String header = manager.currentHeader();
+    String header = manager.engine.session.header();
     if (header == null) return null;
     manager.countRetry();
     return sent.newBuilder().header(AuthInterceptor.AUTHORIZATION, header).build();
@@ -62,9 +55,9 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
     }
 
     @Override
-    void proceed() {
+    void proceed(@Nullable RetryQueue slot) {
       // OkHttp sends the retry itself, out of the queue's sight: give its slot back at once.
-      if (manager.queueMode) manager.retryFinished();
+      if (slot != null) slot.retryFinished();
       retry = true;
       done.countDown();
     }
@@ -81,7 +74,8 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
     }
 
     boolean await() throws IOException {
-      awaitRelease(done, manager, () -> {}); // OkHttp sends the retry itself, after we return.
+      // OkHttp sends the retry itself, after we return: nothing to end after a release.
+      awaitRelease(done, manager.engine, () -> {});
       if (failure != null) throw failure;
       return retry;
     }

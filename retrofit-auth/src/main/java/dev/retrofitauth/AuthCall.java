@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import okhttp3.Request;
-import okhttp3.RequestBody;
 import okio.Timeout;
 import org.jspecify.annotations.Nullable;
 import retrofit2.Call;
@@ -27,6 +26,7 @@ final class AuthCall<T> implements Call<T> {
   }
 
   private final RefreshManager manager;
+  private final SingleFlight engine;
   private final Call<T> delegate;
   private final MethodPolicy.Slot slot;
 
@@ -39,6 +39,7 @@ final class AuthCall<T> implements Call<T> {
 
   AuthCall(RefreshManager manager, Call<T> delegate, MethodPolicy.Slot slot) {
     this.manager = manager;
+    this.engine = manager.engine;
     this.delegate = delegate;
     this.slot = slot;
     this.attempt = delegate;
@@ -52,22 +53,22 @@ final class AuthCall<T> implements Call<T> {
       return delegate.execute(); // The request can't be built: let Retrofit say why.
     }
     Response<T> response = null;
-    if (!policy.noAuth && manager.mayWaitBeforeSend()) {
+    if (!policy.noAuth && engine.mayWaitBeforeSend()) {
       BlockingWaiter beforeSend = new BlockingWaiter(false, policy);
       waiter = beforeSend;
-      if (manager.awaitBeforeSend(beforeSend)) {
+      if (engine.awaitBeforeSend(beforeSend)) {
         cancelIfCanceled(beforeSend);
-        beforeSend.await();
+        beforeSend.await(); // Throws if the call fails; an unsent call is never passed through.
         response = beforeSend.response; // In queue mode, the queue has sent it.
       }
     }
     if (response == null) response = send(delegate);
-    String sentHeader = refreshableHeader(policy, response);
+    String sentHeader = Unauthorized.sentHeader(response.raw(), policy, manager);
     if (sentHeader == null) return response;
 
     BlockingWaiter afterUnauthorized = new BlockingWaiter(true, policy);
     waiter = afterUnauthorized;
-    manager.onUnauthorized(sentHeader, afterUnauthorized);
+    engine.onUnauthorized(sentHeader, afterUnauthorized);
     cancelIfCanceled(afterUnauthorized);
     if (!afterUnauthorized.await()) return response;
     if (afterUnauthorized.response != null) return afterUnauthorized.response;
@@ -76,9 +77,7 @@ final class AuthCall<T> implements Call<T> {
   }
 
   private Response<T> send(Call<T> call) throws IOException {
-    attempt = call;
-    if (canceled) call.cancel();
-    Response<T> response = call.execute();
+    Response<T> response = use(call).execute();
     checkInterceptor(response);
     return response;
   }
@@ -91,56 +90,63 @@ final class AuthCall<T> implements Call<T> {
     MethodPolicy policy = policy();
     if (policy == null) {
       // The request can't be built: let Retrofit say why.
-      start(delegate, MethodPolicy.DEFAULT, false, false);
+      start(delegate, MethodPolicy.DEFAULT, false, null);
       return;
     }
-    if (!policy.noAuth && manager.mayWaitBeforeSend()) {
+    if (!policy.noAuth && engine.mayWaitBeforeSend()) {
       AsyncWaiter beforeSend = new AsyncWaiter(false, policy, null);
       waiter = beforeSend;
-      if (manager.awaitBeforeSend(beforeSend)) {
+      if (engine.awaitBeforeSend(beforeSend)) {
         cancelIfCanceled(beforeSend);
         return;
       }
     }
-    start(delegate, policy, true, false);
+    start(delegate, policy, true, null);
   }
 
   /**
-   * Sends {@code call}. {@code first} is true for the call's first attempt, which may still be
-   * refreshed and retried; {@code queued} is true if the retry queue started it and waits to hear
-   * that it has finished.
+   * Sends {@code call} on OkHttp's dispatcher. {@code first} is true for the call's first attempt,
+   * which may still be refreshed and retried; {@code retrySlot} is the queue-mode slot it holds.
    */
-  private void start(Call<T> call, MethodPolicy policy, boolean first, boolean queued) {
+  private void start(
+      Call<T> call, MethodPolicy policy, boolean first, @Nullable RetryQueue retrySlot) {
+    use(call)
+        .enqueue(
+            new Callback<T>() {
+              @Override
+              public void onResponse(Call<T> call, Response<T> response) {
+                if (retrySlot != null) retrySlot.retryFinished();
+                try {
+                  checkInterceptor(response);
+                } catch (IllegalStateException e) {
+                  deliverFailure(e);
+                  return;
+                }
+                String sentHeader =
+                    first ? Unauthorized.sentHeader(response.raw(), policy, manager) : null;
+                if (sentHeader == null) {
+                  deliverResponse(response);
+                  return;
+                }
+                AsyncWaiter afterUnauthorized = new AsyncWaiter(true, policy, response);
+                waiter = afterUnauthorized;
+                engine.onUnauthorized(sentHeader, afterUnauthorized);
+                cancelIfCanceled(afterUnauthorized);
+              }
+
+              @Override
+              public void onFailure(Call<T> call, Throwable t) {
+                if (retrySlot != null) retrySlot.retryFinished();
+                deliverFailure(t);
+              }
+            });
+  }
+
+  /** Makes {@code call} the current attempt, canceled at once if this call was. */
+  private Call<T> use(Call<T> call) {
     attempt = call;
     if (canceled) call.cancel();
-    call.enqueue(
-        new Callback<T>() {
-          @Override
-          public void onResponse(Call<T> call, Response<T> response) {
-            if (queued) manager.retryFinished();
-            try {
-              checkInterceptor(response);
-            } catch (IllegalStateException e) {
-              deliverFailure(e);
-              return;
-            }
-            String sentHeader = first ? refreshableHeader(policy, response) : null;
-            if (sentHeader == null) {
-              deliverResponse(response);
-              return;
-            }
-            AsyncWaiter afterUnauthorized = new AsyncWaiter(true, policy, response);
-            waiter = afterUnauthorized;
-            manager.onUnauthorized(sentHeader, afterUnauthorized);
-            cancelIfCanceled(afterUnauthorized);
-          }
-
-          @Override
-          public void onFailure(Call<T> call, Throwable t) {
-            if (queued) manager.retryFinished();
-            deliverFailure(t);
-          }
-        });
+    return call;
   }
 
   private void deliverResponse(Response<T> response) {
@@ -168,34 +174,11 @@ final class AuthCall<T> implements Call<T> {
     return policy;
   }
 
-  /**
-   * Returns the {@code Authorization} header that {@code response}'s request carried if the
-   * response is a 401 that a refresh may fix, or null to hand the response over as it is.
-   */
-  private @Nullable String refreshableHeader(MethodPolicy policy, Response<T> response) {
-    if (response.code() != 401 || policy.noAuth || policy.noRetry) return null;
-    for (okhttp3.Response prior = response.raw().priorResponse();
-        prior != null;
-        prior = prior.priorResponse()) {
-      if (prior.code() == 401) return null; // auth.authenticator() already retried it once.
-    }
-    okhttp3.Response network = response.raw().networkResponse();
-    if (network == null) return null; // From the cache.
-    Request sent = network.request();
-    // Withheld on purpose (another origin, cleartext, the caller's own header): not ours to fix.
-    if (sent.tag(AuthMark.class) != AuthMark.ATTACHED) return null;
-    String header = sent.header(AuthInterceptor.AUTHORIZATION);
-    if (header == null) return null; // OkHttp removed it on a redirect to another host.
-    RequestBody body = sent.body();
-    if (body != null && body.isOneShot()) return null; // It cannot be sent again.
-    return header;
-  }
-
   private void checkInterceptor(Response<T> response) {
     okhttp3.Response network = response.raw().networkResponse();
     if (network != null
         && network.request().tag(AuthMark.class) == null
-        && manager.currentHeader() != null) {
+        && engine.session.header() != null) {
       throw new IllegalStateException(
           "The request was sent without passing through auth.interceptor(). Add it to the "
               + "OkHttpClient that Retrofit uses: new OkHttpClient.Builder()"
@@ -204,7 +187,7 @@ final class AuthCall<T> implements Call<T> {
   }
 
   private void cancelIfCanceled(Waiter waiter) {
-    if (canceled && manager.cancel(waiter)) waiter.fail(new IOException("Canceled"));
+    if (canceled && engine.cancel(waiter)) waiter.fail(new IOException("Canceled"));
   }
 
   private synchronized void markExecuted() {
@@ -264,8 +247,8 @@ final class AuthCall<T> implements Call<T> {
     }
 
     @Override
-    void proceed() {
-      if (!manager.queueMode) {
+    void proceed(@Nullable RetryQueue slot) {
+      if (slot == null) {
         retry = true;
         done.countDown();
         return;
@@ -276,30 +259,28 @@ final class AuthCall<T> implements Call<T> {
         manager.countRetry();
         call = delegate.clone();
       }
-      attempt = call;
-      if (canceled) call.cancel();
-      call.enqueue(
-          new Callback<T>() {
-            @Override
-            public void onResponse(Call<T> call, Response<T> r) {
-              manager.retryFinished();
-              response = r;
-              retry = true;
-              done.countDown();
-            }
+      use(call)
+          .enqueue(
+              new Callback<T>() {
+                @Override
+                public void onResponse(Call<T> call, Response<T> r) {
+                  slot.retryFinished();
+                  response = r;
+                  retry = true;
+                  done.countDown();
+                }
 
-            @Override
-            public void onFailure(Call<T> call, Throwable t) {
-              manager.retryFinished();
-              failure = t;
-              done.countDown();
-            }
-          });
+                @Override
+                public void onFailure(Call<T> call, Throwable t) {
+                  slot.retryFinished();
+                  failure = t;
+                  done.countDown();
+                }
+              });
     }
 
     @Override
     void passThrough() {
-      retry = false;
       done.countDown();
     }
 
@@ -314,7 +295,7 @@ final class AuthCall<T> implements Call<T> {
      * false to return the response the caller already has.
      */
     boolean await() throws IOException {
-      awaitRelease(done, manager, AuthCall.this::cancel);
+      awaitRelease(done, engine, AuthCall.this::cancel);
       // The latch's happens-before edge makes the fields written before countDown() visible.
       Throwable t = failure;
       if (t instanceof IOException) throw (IOException) t;
@@ -337,12 +318,12 @@ final class AuthCall<T> implements Call<T> {
     }
 
     @Override
-    void proceed() {
+    void proceed(@Nullable RetryQueue slot) {
       if (sent) {
         manager.countRetry();
-        start(delegate.clone(), policy, false, manager.queueMode);
+        start(delegate.clone(), policy, false, slot);
       } else {
-        start(delegate, policy, true, manager.queueMode);
+        start(delegate, policy, true, slot);
       }
     }
 

@@ -47,7 +47,7 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
     if (request.header(AUTHORIZATION) != null) return null; // The caller set its own.
     if (manager.policies.get(request.tag(Invocation.class)).noAuth) return null;
     if (!manager.mayReceiveToken(request.url())) return null;
-    return manager.currentHeader();
+    return manager.engine.session.header();
   }
 
   @Override

@@ -3,7 +3,7 @@ package dev.retrofitauth;
 import java.io.IOException;
 
 /**
- * Hears how the session changes. Register one with {@link RefreshManager.Builder#listener}.
+ * Hears how the session changes. Register one with {@link RefreshManager.Builder#addListener}.
  *
  * <p>Each event is delivered once, on the thread that caused it (often the manager's refresh
  * executor), and never while the manager holds a lock. Keep the methods short: a slow listener
@@ -20,9 +20,10 @@ public abstract class AuthListener {
     /** The application called {@link RefreshManager#signOut()}. The tokens were cleared. */
     SIGN_OUT_CALLED,
     /**
-     * The server answered 401 and no refresh was possible: there is no {@link RefreshApi} or no
-     * refresh token. The tokens were cleared only if the manager was built with {@link
-     * RefreshManager.Builder#clearTokensWhenUnrefreshable(boolean)}. Told once per access token.
+     * The server answered 401 and no refresh was possible (there is no {@link RefreshApi} or no
+     * refresh token), and the manager was built with {@link
+     * RefreshManager.Builder#clearTokensWhenUnrefreshable(boolean)}, so the tokens were cleared.
+     * Without that option the tokens are kept and {@link #onNoRefreshPossible()} is told instead.
      */
     NO_REFRESH_POSSIBLE
   }
@@ -39,8 +40,16 @@ public abstract class AuthListener {
    */
   public void onRefreshFailed(IOException cause) {}
 
-  /** The session ended for {@code reason}. */
+  /** The session ended for {@code reason}: the tokens were cleared. */
   public void onSignedOut(SignOutReason reason) {}
+
+  /**
+   * The server answered 401 and no refresh was possible: there is no {@link RefreshApi} or no
+   * refresh token. The tokens were kept, and the 401 went to the caller. Told once per access
+   * token. (With {@link RefreshManager.Builder#clearTokensWhenUnrefreshable(boolean)} the tokens
+   * are cleared and {@link #onSignedOut} is told instead.)
+   */
+  public void onNoRefreshPossible() {}
 
   /**
    * The {@link TokenStore} failed to load or write, or found data it could not read. The manager

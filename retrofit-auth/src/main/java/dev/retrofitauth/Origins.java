@@ -1,6 +1,8 @@
 package dev.retrofitauth;
 
+import dev.retrofitauth.internal.Internal;
 import java.util.Arrays;
+import java.util.List;
 import okhttp3.HttpUrl;
 
 /**
@@ -8,7 +10,18 @@ import okhttp3.HttpUrl;
  * allocate nothing; additions copy the small array.
  */
 final class Origins {
+  private final boolean allowCleartext;
   private volatile HttpUrl[] origins = new HttpUrl[0];
+
+  Origins(List<HttpUrl> configured, boolean allowCleartext) {
+    this.allowCleartext = allowCleartext;
+    for (HttpUrl url : configured) add(url);
+  }
+
+  /** True if the token may go to {@code url}: an allowed origin, and not in clear text. */
+  boolean mayReceiveToken(HttpUrl url) {
+    return contains(url) && (url.isHttps() || allowCleartext || Internal.isLoopback(url));
+  }
 
   /** Adds the origin of {@code url}, unless it is there already. */
   synchronized void add(HttpUrl url) {

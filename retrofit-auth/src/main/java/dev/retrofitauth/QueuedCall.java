@@ -26,6 +26,16 @@ public final class QueuedCall {
     this.refreshPending = refreshPending;
   }
 
+  static QueuedCall of(Waiter waiter, long now, boolean refreshPending) {
+    MethodPolicy policy = waiter.policy;
+    return new QueuedCall(
+        policy.methodName(),
+        policy.group,
+        policy.priority,
+        now - waiter.waitingSinceMillis,
+        refreshPending);
+  }
+
   /** The service method, as {@code Service.method}, or null for a plain OkHttp call. */
   public @Nullable String method() {
     return method;

@@ -3,7 +3,6 @@ package dev.retrofitauth;
 import java.io.IOException;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Thrown by a {@link RefreshApi} to say more about a failed refresh than a plain {@link
@@ -25,9 +24,8 @@ public final class RefreshFailedException extends IOException {
   private final boolean permanent;
   private final long retryAfterMillis;
 
-  private RefreshFailedException(
-      String message, @Nullable Throwable cause, boolean permanent, long retryAfterMillis) {
-    super(message, cause);
+  private RefreshFailedException(String message, boolean permanent, long retryAfterMillis) {
+    super(message);
     this.permanent = permanent;
     this.retryAfterMillis = retryAfterMillis;
   }
@@ -35,7 +33,7 @@ public final class RefreshFailedException extends IOException {
   /** A failure that will not go away until the application's configuration changes. */
   public static RefreshFailedException permanent(String message) {
     Objects.requireNonNull(message, "message == null");
-    return new RefreshFailedException(message, null, true, 0L);
+    return new RefreshFailedException(message, true, 0L);
   }
 
   /** A transient failure; the server asked not to be asked again for {@code delay}. */
@@ -43,7 +41,7 @@ public final class RefreshFailedException extends IOException {
     Objects.requireNonNull(message, "message == null");
     Objects.requireNonNull(unit, "unit == null");
     if (delay < 0) throw new IllegalArgumentException("delay < 0: " + delay);
-    return new RefreshFailedException(message, null, false, unit.toMillis(delay));
+    return new RefreshFailedException(message, false, unit.toMillis(delay));
   }
 
   /** True if no refresh should be tried again until the user signs in again. */

@@ -6,8 +6,9 @@ import java.util.concurrent.CountDownLatch;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A call that waits for a refresh. The manager completes each waiter exactly once: it is either
- * released with one of the three continuations, or removed by {@link RefreshManager#cancel}.
+ * A call that waits for a refresh, or in queue mode for a retry slot. {@link SingleFlight}
+ * completes each waiter exactly once, by calling one of the three continuations in {@code release},
+ * unless {@link SingleFlight#cancel} removed it first.
  *
  * <p>Waiters form an intrusive doubly linked list so that joining and leaving a flight allocates
  * nothing and costs O(1), whatever the number of waiters.
@@ -18,11 +19,16 @@ abstract class Waiter {
 
   final MethodPolicy policy;
 
-  // Guarded by the manager's lock.
+  // Guarded by lock: the engine's lock, while the waiter is registered.
   @Nullable Waiter prev;
   @Nullable Waiter next;
+
+  /** The {@link Flight} or the {@link RetryQueue} that holds this waiter; null once released. */
   @Nullable Object owner;
+
+  /** Order of arrival, for the retry queue; 0 until the waiter first waits. */
   long sequence;
+
   long waitingSinceMillis;
 
   Waiter(boolean sent, MethodPolicy policy) {
@@ -30,8 +36,12 @@ abstract class Waiter {
     this.policy = policy;
   }
 
-  /** Send the call, or send it again: the tokens it waited for are in place. */
-  abstract void proceed();
+  /**
+   * Send the call, or send it again: the tokens it waited for are in place. In queue mode {@code
+   * slot} is the queue whose retry slot this attempt holds: call {@link RetryQueue#retryFinished}
+   * once it has ended, however it ended. In single-flight mode it is null.
+   */
+  abstract void proceed(@Nullable RetryQueue slot);
 
   /** Hand the 401 response the call already has to the caller. Only for sent waiters. */
   abstract void passThrough();
@@ -44,7 +54,7 @@ abstract class Waiter {
    * registered, removes it and throws; if it was already released, runs {@code afterRelease} (to
    * end whatever the release started) and waits for the answer, which is then a moment away.
    */
-  final void awaitRelease(CountDownLatch done, RefreshManager manager, Runnable afterRelease)
+  final void awaitRelease(CountDownLatch done, SingleFlight engine, Runnable afterRelease)
       throws InterruptedIOException {
     boolean interrupted = false;
     try {
@@ -54,7 +64,7 @@ abstract class Waiter {
           return;
         } catch (InterruptedException e) {
           interrupted = true;
-          if (manager.cancel(this)) {
+          if (engine.cancel(this)) {
             throw new InterruptedIOException("interrupted while waiting for a token refresh");
           }
           afterRelease.run();
@@ -63,5 +73,55 @@ abstract class Waiter {
     } finally {
       if (interrupted) Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Completes every waiter of the chain that starts at {@code head} with {@code outcome}: the one
+   * place where a waiting call learns what became of its refresh. In queue mode the calls that may
+   * proceed go to the retry queue instead. A callback that throws does not keep the others waiting.
+   */
+  static void release(
+      @Nullable Waiter head, Outcome outcome, @Nullable IOException cause, RetryQueue queue) {
+    RuntimeException thrown = null;
+    Waiter retries = null;
+    for (Waiter w = head; w != null; ) {
+      Waiter next = w.next;
+      w.prev = null;
+      w.next = null;
+      Outcome.Action action = outcome.action(w.sent);
+      if (action == Outcome.Action.PROCEED && queue.enabled()) {
+        w.next = retries;
+        retries = w;
+      } else {
+        try {
+          switch (action) {
+            case PROCEED:
+              w.proceed(null);
+              break;
+            case PASS_THROUGH:
+              w.passThrough();
+              break;
+            default:
+              w.fail(outcome.exception(cause));
+          }
+        } catch (RuntimeException e) {
+          if (thrown == null) thrown = e; // Release the other waiters first, then surface it.
+        }
+      }
+      w = next;
+    }
+    if (retries != null) queue.offer(reverse(retries));
+    if (thrown != null) throw thrown;
+  }
+
+  private static @Nullable Waiter reverse(@Nullable Waiter head) {
+    Waiter reversed = null;
+    while (head != null) {
+      Waiter next = head.next;
+      head.next = reversed;
+      reversed = head;
+      head = next;
+    }
+    return reversed;
   }
 }

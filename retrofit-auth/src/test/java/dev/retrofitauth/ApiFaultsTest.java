@@ -85,7 +85,7 @@ final class ApiFaultsTest {
     refreshApi.hold();
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     for (int i = 0; i < 10; i++) api.me().enqueue(AuthCallTest.recordingCallback(results));
-    Await.until("all wait", () -> fixture.auth.stats().waitingCalls() == 10);
+    Await.until("all wait", () -> Await.waiting(fixture.auth) == 10);
 
     // Every pooled connection is dropped while the calls wait.
     fixture.client.connectionPool().evictAll();

@@ -47,7 +47,10 @@ final class AuthCallTest {
             });
     fixture =
         Fixture.create(
-            RefreshManager.builder().refreshApi(refreshApi).tokenStore(store).listener(listener));
+            RefreshManager.builder()
+                .refreshApi(refreshApi)
+                .tokenStore(store)
+                .addListener(listener));
     api = fixture.create(Api.class);
   }
 
@@ -215,7 +218,7 @@ final class AuthCallTest {
     refreshApi.hold();
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     for (int i = 0; i < 10; i++) api.me().enqueue(recordingCallback(results));
-    Await.until("all wait", () -> fixture.auth.stats().waitingCalls() == 10);
+    Await.until("all wait", () -> Await.waiting(fixture.auth) == 10);
 
     refreshApi.release();
 
@@ -354,7 +357,7 @@ final class AuthCallTest {
     refreshApi.awaitEntered();
 
     api.me().enqueue(recordingCallback(results)); // Starts while the refresh is running.
-    Await.until("second call waits", () -> fixture.auth.stats().waitingCalls() == 2);
+    Await.until("second call waits", () -> Await.waiting(fixture.auth) == 2);
     assertEquals(1, fixture.server.requests.size()); // It was not sent with the dead token.
     refreshApi.release();
 
@@ -424,7 +427,7 @@ final class AuthCallTest {
   @Test
   void noRefreshApiPasses401ThroughAndTellsListenerOnce() throws Exception {
     fixture.close();
-    fixture = Fixture.create(RefreshManager.builder().listener(listener));
+    fixture = Fixture.create(RefreshManager.builder().addListener(listener));
     api = fixture.create(Api.class);
     listener.events.clear();
     fixture.server.acceptOnly("other");
@@ -432,7 +435,8 @@ final class AuthCallTest {
     assertEquals(401, api.me().execute().code());
     assertEquals(401, api.me().execute().code());
 
-    assertEquals(Arrays.asList("signedOut NO_REFRESH_POSSIBLE"), listener.events);
+    // The tokens are kept, so this is not a sign-out.
+    assertEquals(Arrays.asList("noRefreshPossible"), listener.events);
     assertEquals(Tokens.of("old", "r1"), fixture.auth.currentTokens());
   }
 
@@ -444,7 +448,7 @@ final class AuthCallTest {
             RefreshManager.builder()
                 .refreshApi(refreshApi)
                 .clearTokensWhenUnrefreshable(true)
-                .listener(listener));
+                .addListener(listener));
     fixture.auth.signIn(Tokens.of("old"));
     api = fixture.create(Api.class);
     listener.events.clear();
@@ -470,7 +474,7 @@ final class AuthCallTest {
     assertEquals(401, ((Response<?>) result[1]).code());
     refreshApi.release();
 
-    Await.until("refresh finished", () -> fixture.auth.stats().waitingCalls() == 0);
+    Await.until("refresh finished", () -> Await.waiting(fixture.auth) == 0);
     Await.until("refresh returned", () -> fixture.auth.stats().refreshesStarted() == 1);
     assertNull(fixture.auth.currentTokens());
     assertEquals(0, fixture.auth.stats().refreshesSucceeded());
@@ -592,7 +596,7 @@ final class AuthCallTest {
     Call<String> canceled = api.me();
     canceled.enqueue(recordingCallback(first));
     api.me().enqueue(recordingCallback(second));
-    Await.until("both wait", () -> fixture.auth.stats().waitingCalls() == 2);
+    Await.until("both wait", () -> Await.waiting(fixture.auth) == 2);
 
     canceled.cancel();
 
@@ -622,7 +626,7 @@ final class AuthCallTest {
               }
             });
     caller.start();
-    Await.until("call waits", () -> fixture.auth.stats().waitingCalls() == 1);
+    Await.until("call waits", () -> Await.waiting(fixture.auth) == 1);
 
     caller.interrupt();
 

@@ -113,7 +113,7 @@ final class AuthenticatorTest {
     wrapped.me().enqueue(AuthCallTest.recordingCallback(results));
     assertTrue(arrived.await(30, TimeUnit.SECONDS)); // All three were sent with "old".
     fixture.server.openGate();
-    Await.until("three wait", () -> fixture.auth.stats().waitingCalls() == 3);
+    Await.until("three wait", () -> Await.waiting(fixture.auth) == 3);
 
     refreshApi.release();
 

@@ -18,6 +18,12 @@ final class Await {
     }
   }
 
+  /** Calls that wait in {@code auth}: for a refresh, or in queue mode for a retry slot. */
+  static int waiting(RefreshManager auth) {
+    RefreshManager.Stats stats = auth.stats();
+    return stats.callsWaitingForRefresh() + stats.callsWaitingForRetrySlot();
+  }
+
   /** Fails if any threads of this JVM are deadlocked. */
   static void noDeadlock() {
     long[] deadlocked = ManagementFactory.getThreadMXBean().findDeadlockedThreads();

@@ -20,7 +20,7 @@ final class BadInputTest {
     RefreshManager.Builder b = RefreshManager.builder();
     fails(NullPointerException.class, "store == null", () -> b.tokenStore(null));
     fails(NullPointerException.class, "refreshApi == null", () -> b.refreshApi(null));
-    fails(NullPointerException.class, "listener == null", () -> b.listener(null));
+    fails(NullPointerException.class, "listener == null", () -> b.addListener(null));
     fails(NullPointerException.class, "executor == null", () -> b.refreshExecutor(null));
     fails(NullPointerException.class, "clock == null", () -> b.clock(null));
     fails(NullPointerException.class, "unit == null", () -> b.expiryLeeway(1, null));
@@ -31,7 +31,7 @@ final class BadInputTest {
     fails(NullPointerException.class, "leeway == null", () -> b.expiryLeeway(null));
     fails(
         IllegalArgumentException.class,
-        "leeway < 0: -1000",
+        "leeway < 0: PT-1S",
         () -> b.expiryLeeway(Duration.ofSeconds(-1)));
     fails(NullPointerException.class, "unit == null", () -> b.refreshBackoff(1, 2, null));
     fails(
@@ -45,21 +45,33 @@ final class BadInputTest {
     fails(
         NullPointerException.class, "initial == null", () -> b.refreshBackoff(null, Duration.ZERO));
     fails(NullPointerException.class, "max == null", () -> b.refreshBackoff(Duration.ZERO, null));
+    fails(
+        IllegalArgumentException.class,
+        "initial < 0: PT-1S",
+        () -> b.refreshBackoff(Duration.ofSeconds(-1), Duration.ZERO));
+    fails(
+        IllegalArgumentException.class,
+        "max < initial: PT1S < PT2S",
+        () -> b.refreshBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1)));
     fails(NullPointerException.class, "unit == null", () -> b.refreshTimeout(1, null));
     fails(
         IllegalArgumentException.class,
         "timeout < 0: -1",
         () -> b.refreshTimeout(-1, TimeUnit.SECONDS));
     fails(NullPointerException.class, "timeout == null", () -> b.refreshTimeout(null));
-    fails(NullPointerException.class, "url == null", () -> b.allowedOrigin(null));
+    fails(
+        IllegalArgumentException.class,
+        "timeout < 0: PT-0.001S",
+        () -> b.refreshTimeout(Duration.ofMillis(-1)));
+    fails(NullPointerException.class, "url == null", () -> b.addAllowedOrigin(null));
     fails(
         IllegalArgumentException.class,
         "url is not an http or https URL: ftp://example.com",
-        () -> b.allowedOrigin("ftp://example.com"));
+        () -> b.addAllowedOrigin("ftp://example.com"));
     fails(
         IllegalArgumentException.class,
         "url is not an http or https URL: ",
-        () -> b.allowedOrigin(""));
+        () -> b.addAllowedOrigin(""));
   }
 
   @Test

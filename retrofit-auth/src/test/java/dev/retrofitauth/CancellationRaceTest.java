@@ -108,7 +108,7 @@ final class CancellationRaceTest {
       for (int i = 0; i < callbacks.size(); i++) {
         assertEquals(1, callbacks.get(i).get(), "iteration " + i);
       }
-      assertEquals(0, fixture.auth.stats().waitingCalls());
+      assertEquals(0, Await.waiting(fixture.auth));
       assertEquals(0, fixture.client.dispatcher().runningCallsCount());
       for (int n : moments) assertTrue(n > 0, "every moment was exercised");
       assertNotNull(fixture.auth.currentTokens());
@@ -136,14 +136,14 @@ final class CancellationRaceTest {
       case WHILE_WAITING_FOR_REFRESH:
         refreshApi.hold();
         call.enqueue(callback);
-        Await.until("waiting", () -> fixture.auth.stats().waitingCalls() == 1);
+        Await.until("waiting", () -> Await.waiting(fixture.auth) == 1);
         call.cancel();
         refreshApi.release();
         break;
       case DURING_RETRY:
         refreshApi.hold();
         call.enqueue(callback);
-        Await.until("waiting", () -> fixture.auth.stats().waitingCalls() == 1);
+        Await.until("waiting", () -> Await.waiting(fixture.auth) == 1);
         CountDownLatch retryArrived = fixture.server.closeGate(1);
         refreshApi.release();
         assertTrue(retryArrived.await(30, TimeUnit.SECONDS));

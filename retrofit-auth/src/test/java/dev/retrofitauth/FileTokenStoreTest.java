@@ -145,7 +145,7 @@ final class FileTokenStoreTest {
     RecordingListener listener = new RecordingListener();
 
     RefreshManager auth =
-        RefreshManager.builder().tokenStore(TokenStore.file(file())).listener(listener).build();
+        RefreshManager.builder().tokenStore(TokenStore.file(file())).addListener(listener).build();
 
     assertNull(auth.currentTokens());
     assertEquals(Arrays.asList("storeFailed"), listener.events);

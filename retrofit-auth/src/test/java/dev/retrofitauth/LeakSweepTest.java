@@ -123,7 +123,7 @@ final class LeakSweepTest {
               .refreshApi(oauth)
               .queueMode(queueMode)
               .refreshBackoff(0, 0, TimeUnit.MILLISECONDS)
-              .listener(recordingListener())
+              .addListener(recordingListener())
               .build();
       managers[m] = auth;
       OkHttpClient client =
@@ -189,7 +189,7 @@ final class LeakSweepTest {
             .getBytes(StandardCharsets.UTF_8));
     RefreshManager.builder()
         .tokenStore(TokenStore.file(file))
-        .listener(recordingListener())
+        .addListener(recordingListener())
         .build();
     try {
       TokenStore.file(file).load();

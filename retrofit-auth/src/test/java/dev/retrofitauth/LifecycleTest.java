@@ -50,7 +50,7 @@ final class LifecycleTest {
     dispatcher.setMaxRequests(1_000);
     fixture =
         Fixture.create(
-            builder.refreshApi(refreshApi).clock(now::get).listener(listener),
+            builder.refreshApi(refreshApi).clock(now::get).addListener(listener),
             new OkHttpClient.Builder().dispatcher(dispatcher));
     fixture.auth.signIn(tokens);
     listener.events.clear();
@@ -81,7 +81,7 @@ final class LifecycleTest {
     int calls = 200;
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     for (int i = 0; i < calls; i++) api.me().enqueue(AuthCallTest.recordingCallback(results));
-    Await.until("all wait", () -> fixture.auth.stats().waitingCalls() == calls);
+    Await.until("all wait", () -> Await.waiting(fixture.auth) == calls);
 
     refreshApi.release();
 
@@ -257,7 +257,7 @@ final class LifecycleTest {
     CountDownLatch done = new CountDownLatch(calls);
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     for (int i = 0; i < calls; i++) api.me().enqueue(AuthCallTest.recordingCallback(results));
-    Await.until("all wait", () -> fixture.auth.stats().waitingCalls() == calls);
+    Await.until("all wait", () -> Await.waiting(fixture.auth) == calls);
 
     refreshApi.release();
 
@@ -284,10 +284,10 @@ final class LifecycleTest {
     assertEquals(0, stats.refreshesRejected());
     assertEquals(0, stats.refreshesFailed());
     assertEquals(1, stats.retries());
-    assertEquals(0, stats.waitingCalls());
+    assertEquals(0, stats.callsWaitingForRefresh());
     assertEquals(
         "Stats{refreshesStarted=1, refreshesSucceeded=1, refreshesRejected=0, refreshesFailed=0, "
-            + "stale401s=0, retries=1, waitingCalls=0}",
+            + "stale401s=0, retries=1, callsWaitingForRefresh=0, callsWaitingForRetrySlot=0}",
         stats.toString());
   }
 
@@ -296,7 +296,7 @@ final class LifecycleTest {
     Api api =
         start(
             RefreshManager.builder()
-                .listener(
+                .addListener(
                     new AuthListener() {
                       @Override
                       public void onRefreshed() {

@@ -80,7 +80,8 @@ final class OriginTest {
   @Test
   void allowedOriginOptionAddsOrigin() throws Exception {
     other.enqueue(new MockResponse().setBody("partner"));
-    RefreshManager auth = RefreshManager.builder().allowedOrigin(other.url("/").toString()).build();
+    RefreshManager auth =
+        RefreshManager.builder().addAllowedOrigin(other.url("/").toString()).build();
     auth.signIn(Tokens.of("old"));
     OkHttpClient client = new OkHttpClient.Builder().addInterceptor(auth.interceptor()).build();
 

@@ -104,7 +104,8 @@ final class QueueModeTest {
     Dispatcher dispatcher = new Dispatcher();
     dispatcher.setMaxRequests(2_000);
     dispatcher.setMaxRequestsPerHost(2_000);
-    RefreshManager auth = builder.refreshApi(refreshApi).clock(now::get).listener(listener).build();
+    RefreshManager auth =
+        builder.refreshApi(refreshApi).clock(now::get).addListener(listener).build();
     auth.signIn(Tokens.of("old", "r1"));
     fixture =
         new Fixture(
@@ -163,7 +164,7 @@ final class QueueModeTest {
       String kind = key[0] == 10 ? "high" : key[0] == 0 ? "normal" : "low";
       expected.add("/api/" + kind + "/" + key[1]);
     }
-    Await.until("all queued", () -> fixture.auth.stats().waitingCalls() == calls + 1);
+    Await.until("all queued", () -> Await.waiting(fixture.auth) == calls + 1);
 
     refreshApi.release();
 
@@ -186,7 +187,7 @@ final class QueueModeTest {
     assertTrue(arrived.await(30, TimeUnit.SECONDS));
     holdRetries = new CountDownLatch(1);
     fixture.server.openGate();
-    Await.until("all got 401 and wait", () -> fixture.auth.stats().waitingCalls() == calls);
+    Await.until("all got 401 and wait", () -> Await.waiting(fixture.auth) == calls);
 
     refreshApi.release();
 
@@ -215,7 +216,7 @@ final class QueueModeTest {
     Call<String> doomed = api.normal(1);
     doomed.enqueue(AuthCallTest.recordingCallback(results));
     api.normal(2).enqueue(AuthCallTest.recordingCallback(results));
-    Await.until("queued", () -> fixture.auth.stats().waitingCalls() == 3);
+    Await.until("queued", () -> Await.waiting(fixture.auth) == 3);
     fixture.server.server.shutdown(); // Every retry now fails with an IOException.
     refreshApi.release();
 
@@ -244,7 +245,7 @@ final class QueueModeTest {
       int n = 1_000 + i;
       syncFeed.add(syncCallers.submit(() -> api.feed(n).execute()));
     }
-    Await.until("300 wait", () -> fixture.auth.stats().waitingCalls() == 301);
+    Await.until("300 wait", () -> Await.waiting(fixture.auth) == 301);
 
     assertEquals(100, fixture.auth.cancelQueued("feed"));
 
@@ -291,7 +292,7 @@ final class QueueModeTest {
     startHeldRefresh();
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     for (int i = 0; i < 9; i++) api.normal(i).enqueue(AuthCallTest.recordingCallback(results));
-    assertEquals(10, fixture.auth.stats().waitingCalls());
+    assertEquals(10, Await.waiting(fixture.auth));
 
     BlockingQueue<Object> overflow = new LinkedBlockingQueue<>();
     api.normal(99).enqueue(AuthCallTest.recordingCallback(overflow));
@@ -300,7 +301,7 @@ final class QueueModeTest {
     String message = "Retry queue is full: 10 calls are waiting (maxQueuedCalls)";
     assertEquals(message, ((IOException) overflow.poll(30, TimeUnit.SECONDS)).getMessage());
     assertEquals(message, sync.getMessage());
-    assertEquals(10, fixture.auth.stats().waitingCalls());
+    assertEquals(10, Await.waiting(fixture.auth));
     refreshApi.release();
     for (int i = 0; i < 9; i++) {
       Object[] result = (Object[]) results.poll(30, TimeUnit.SECONDS);
@@ -318,7 +319,7 @@ final class QueueModeTest {
         });
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     for (int i = 0; i < 1_000; i++) api.normal(i).enqueue(AuthCallTest.recordingCallback(results));
-    Await.until("queued", () -> fixture.auth.stats().waitingCalls() == 1_001);
+    Await.until("queued", () -> Await.waiting(fixture.auth) == 1_001);
 
     refreshApi.release();
 
@@ -337,7 +338,7 @@ final class QueueModeTest {
     BlockingQueue<Object> first = startHeldRefresh();
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     for (int i = 0; i < 50; i++) api.normal(i).enqueue(AuthCallTest.recordingCallback(results));
-    Await.until("queued", () -> fixture.auth.stats().waitingCalls() == 51);
+    Await.until("queued", () -> Await.waiting(fixture.auth) == 51);
 
     fixture.auth.signOut();
 
@@ -349,7 +350,7 @@ final class QueueModeTest {
     // The call that had a 401 gets it back.
     assertEquals(401, ((Response<?>) ((Object[]) first.poll(30, TimeUnit.SECONDS))[1]).code());
     assertEquals(Collections.singletonList("signedOut SIGN_OUT_CALLED"), listener.events);
-    assertEquals(0, fixture.auth.stats().waitingCalls());
+    assertEquals(0, Await.waiting(fixture.auth));
     refreshApi.release();
     assertNull(results.poll(50, TimeUnit.MILLISECONDS));
     assertEquals(0, fixture.server.count("Bearer new"));

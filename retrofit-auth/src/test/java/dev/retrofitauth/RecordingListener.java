@@ -31,6 +31,11 @@ final class RecordingListener extends AuthListener {
   }
 
   @Override
+  public void onNoRefreshPossible() {
+    events.add("noRefreshPossible");
+  }
+
+  @Override
   public void onStoreFailed(Exception cause) {
     events.add("storeFailed");
     causes.add(cause);

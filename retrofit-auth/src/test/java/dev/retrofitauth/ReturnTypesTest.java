@@ -133,11 +133,11 @@ final class ReturnTypesTest {
     Single<String> other = api.single();
     CompletableFuture<String> otherResult = new CompletableFuture<>();
     other.subscribe(otherResult::complete, otherResult::completeExceptionally);
-    Await.until("both wait", () -> fixture.auth.stats().waitingCalls() == 2);
+    Await.until("both wait", () -> Await.waiting(fixture.auth) == 2);
 
     disposed.dispose();
 
-    Await.until("waiter removed", () -> fixture.auth.stats().waitingCalls() == 1);
+    Await.until("waiter removed", () -> Await.waiting(fixture.auth) == 1);
     refreshApi.release();
     assertEquals("ok /api/me", otherResult.get(30, TimeUnit.SECONDS));
     assertEquals(1, fixture.server.count("Bearer new"));
@@ -150,11 +150,11 @@ final class ReturnTypesTest {
     Api api = api(false);
     CompletableFuture<String> canceled = api.future();
     CompletableFuture<String> other = api.future();
-    Await.until("both wait", () -> fixture.auth.stats().waitingCalls() == 2);
+    Await.until("both wait", () -> Await.waiting(fixture.auth) == 2);
 
     canceled.cancel(true);
 
-    Await.until("waiter removed", () -> fixture.auth.stats().waitingCalls() == 1);
+    Await.until("waiter removed", () -> Await.waiting(fixture.auth) == 1);
     refreshApi.release();
     assertEquals("ok /api/me", other.get(30, TimeUnit.SECONDS));
     assertEquals(Tokens.of("new", "r2"), fixture.auth.currentTokens());

@@ -179,7 +179,7 @@ final class SoakTest {
       assertEquals(cycles, auth.stats().refreshesSucceeded());
       assertEquals(cycles * CALLS, succeeded.get(), "no call lost");
       assertEquals(0, presentedTwice.get(), "no refresh token presented twice");
-      assertEquals(0, auth.stats().waitingCalls());
+      assertEquals(0, Await.waiting(auth));
     } finally {
       syncCallers.shutdownNow();
       fixture.close();

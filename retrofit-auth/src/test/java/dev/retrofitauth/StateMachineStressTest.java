@@ -13,6 +13,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -57,9 +58,9 @@ final class StateMachineStressTest {
     }
 
     @Override
-    void proceed() {
+    void proceed(@Nullable RetryQueue slot) {
       completions.incrementAndGet();
-      if (manager.queueMode) manager.retryFinished(); // The "retry" ends at once.
+      if (slot != null) slot.retryFinished(); // The "retry" ends at once.
     }
 
     @Override
@@ -129,16 +130,17 @@ final class StateMachineStressTest {
                   if (op < 8) {
                     CountingWaiter w = new CountingWaiter(auth, true);
                     waiters.add(w);
-                    String header = auth.currentHeader();
-                    auth.onUnauthorized(
+                    String header = auth.engine.session.header();
+                    auth.engine.onUnauthorized(
                         header != null && r.nextInt(4) != 0 ? header : "Bearer stale", w);
                   } else if (op < 12) {
                     CountingWaiter w = new CountingWaiter(auth, false);
                     waiters.add(w);
-                    if (!auth.awaitBeforeSend(w)) w.completions.incrementAndGet(); // Sent now.
+                    if (!auth.engine.awaitBeforeSend(w))
+                      w.completions.incrementAndGet(); // Sent now.
                   } else if (op < 16 && !waiters.isEmpty()) {
                     CountingWaiter w = waiters.get(r.nextInt(waiters.size()));
-                    if (auth.cancel(w)) w.completions.incrementAndGet();
+                    if (auth.engine.cancel(w)) w.completions.incrementAndGet();
                   } else if (op == 16) {
                     auth.signOut();
                   } else if (op == 17) {
@@ -161,7 +163,7 @@ final class StateMachineStressTest {
     Await.until(
         "round " + seed + ": every waiter completed",
         () -> waiters.stream().allMatch(w -> w.completions.get() >= 1));
-    Await.until("round " + seed + ": nothing waits", () -> auth.stats().waitingCalls() == 0);
+    Await.until("round " + seed + ": nothing waits", () -> Await.waiting(auth) == 0);
     Await.until("round " + seed + ": refreshes returned", refreshing::isEmpty);
     // A refresh saves after it returns: the store catches up with the manager, and stays there.
     Await.until(

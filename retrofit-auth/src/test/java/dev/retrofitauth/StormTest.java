@@ -99,8 +99,7 @@ final class StormTest {
           assertTrue(arrived.await(60, TimeUnit.SECONDS), "all calls reached the server");
           fixture.server.openGate();
           Await.until(
-              "every call waits for the refresh",
-              () -> fixture.auth.stats().waitingCalls() == CALLS);
+              "every call waits for the refresh", () -> Await.waiting(fixture.auth) == CALLS);
           assertEquals(1, refreshApi.calls.get());
 
           refreshApi.release();
@@ -118,7 +117,7 @@ final class StormTest {
           RefreshManager.Stats stats = fixture.auth.stats();
           assertEquals(1, stats.refreshesStarted());
           assertEquals(CALLS, stats.retries());
-          assertEquals(0, stats.waitingCalls());
+          assertEquals(0, stats.callsWaitingForRefresh());
           // OkHttp marks a call finished just after its callback returns.
           Await.until(
               "the dispatcher is idle", () -> fixture.client.dispatcher().runningCallsCount() == 0);

@@ -200,7 +200,7 @@ final class TokenEndpointFaultsTest {
           }
           sync.shutdown();
           assertEquals(async, outcomes.size()); // Exactly one answer each.
-          assertEquals(0, auth.stats().waitingCalls());
+          assertEquals(0, Await.waiting(auth));
           assertArrayEquals(before, Files.readAllBytes(file)); // Byte-identical.
           assertEquals(Tokens.of("old-access", "old-refresh"), auth.currentTokens());
         });

@@ -69,7 +69,7 @@ class SuspendTest {
     val calls = (1..100).map { async(Dispatchers.IO) { api.me() } }
     assertTrue(arrived.await(30, TimeUnit.SECONDS))
     fixture.server.openGate()
-    Await.until("all wait") { fixture.auth.stats().waitingCalls() == 100 }
+    Await.until("all wait") { Await.waiting(fixture.auth) == 100 }
 
     refreshApi.release()
 
@@ -84,10 +84,10 @@ class SuspendTest {
     refreshApi.hold()
     val cancelled = async(Dispatchers.IO) { api.me() }
     val other = async(Dispatchers.IO) { api.me() }
-    Await.until("both wait") { fixture.auth.stats().waitingCalls() == 2 }
+    Await.until("both wait") { Await.waiting(fixture.auth) == 2 }
 
     cancelled.cancel()
-    Await.until("waiter removed") { fixture.auth.stats().waitingCalls() == 1 }
+    Await.until("waiter removed") { Await.waiting(fixture.auth) == 1 }
     refreshApi.release()
 
     assertEquals("ok /api/me", withTimeout(30_000) { other.await() })

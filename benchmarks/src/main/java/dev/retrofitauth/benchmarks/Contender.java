@@ -99,7 +99,7 @@ abstract class Contender implements AutoCloseable {
       OkHttpClient tokenClient = h2c(8).build();
       return RefreshManager.builder()
           .queueMode(queueMode)
-          .allowedOrigin(server.url("/").toString())
+          .addAllowedOrigin(server.url("/").toString())
           .refreshApi(
               current -> {
                 String[] pair = refresh(tokenClient, server, current.refreshToken());

@@ -91,7 +91,7 @@ final class Memory {
     List<Object> held = new ArrayList<>(calls * 2);
     // The first call starts the held refresh; it is not measured.
     api.item(-1).enqueue(CALLBACK);
-    while (auth.stats().waitingCalls() < 1) LockSupport.parkNanos(100_000);
+    while (auth.stats().callsWaitingForRefresh() < 1) LockSupport.parkNanos(100_000);
     long before = usedHeap();
     for (int i = 0; i < calls; i++) {
       Call<String> call = api.item(i);
@@ -99,7 +99,7 @@ final class Memory {
       held.add(call);
       held.add(CALLBACK);
     }
-    if (auth.stats().waitingCalls() != calls + 1) {
+    if (auth.stats().callsWaitingForRefresh() != calls + 1) {
       throw new AssertionError("not all calls wait: " + auth.stats());
     }
     long after = usedHeap();

@@ -317,7 +317,7 @@ final class OAuth2RefreshApiTest {
   @Test
   void derivedClientNeverCarriesAccessToken() throws Exception {
     RefreshManager auth =
-        RefreshManager.builder().allowedOrigin(server.url("/").toString()).build();
+        RefreshManager.builder().addAllowedOrigin(server.url("/").toString()).build();
     auth.signIn(CURRENT);
     OkHttpClient appClient = new OkHttpClient.Builder().addInterceptor(auth.interceptor()).build();
     server.enqueue(new MockResponse());

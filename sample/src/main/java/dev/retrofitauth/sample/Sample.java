@@ -159,7 +159,7 @@ public final class Sample {
               .tokenStore(TokenStore.inMemory())
               // Tokens live 5 s here: refresh ahead of expiry only in the last second.
               .expiryLeeway(1, TimeUnit.SECONDS)
-              .listener(
+              .addListener(
                   new AuthListener() {
                     @Override
                     public void onRefreshed() {
@@ -169,6 +169,11 @@ public final class Sample {
                     @Override
                     public void onSignedOut(SignOutReason reason) {
                       events.add("signed out: " + reason);
+                    }
+
+                    @Override
+                    public void onNoRefreshPossible() {
+                      events.add("no refresh possible");
                     }
                   });
       if (withRefresh) builder.refreshApi(refreshApi(authService));
@@ -210,8 +215,8 @@ public final class Sample {
       check(ok.code() == 200, "a fresh token works");
       check(expired.code() == 401, "an expired token gives 401 when there is no RefreshApi");
       check(
-          client.events.equals(List.of("signed out: NO_REFRESH_POSSIBLE")),
-          "exactly one 'session over' event");
+          client.events.equals(List.of("no refresh possible")),
+          "exactly one 'no refresh possible' event, and the app decides what it means");
     }
   }
 

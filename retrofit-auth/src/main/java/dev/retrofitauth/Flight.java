@@ -1,0 +1,114 @@
+package dev.retrofitauth;
+
+import java.util.concurrent.ScheduledFuture;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One refresh, shared by every call that waits for it.
+ *
+ * <p>Its lifecycle. {@link SingleFlight} creates a flight RUNNING and makes it the current flight
+ * when a 401 (or a call inside the expiry leeway) finds none; calls join it while it runs. Then
+ * exactly one of these happens first:
+ *
+ * <ul>
+ *   <li>The refresh returns: FINISHED. Its outcome is applied and saved, its waiters are released,
+ *       and it stops being the current flight.
+ *   <li>The refresh timeout passes: TIMED_OUT. Its waiters fail at once. It stays the current
+ *       flight, so that later 401s fail fast instead of presenting the same refresh token a second
+ *       time; when the refresh returns it becomes FINISHED and its tokens are still saved.
+ *   <li>{@code signIn()} or {@code signOut()} supersedes it: it stops being the current flight at
+ *       once and its waiters proceed under the new session. Its generation no longer matches, so
+ *       whatever the refresh returns later is discarded; it then becomes FINISHED.
+ * </ul>
+ */
+final class Flight {
+  enum State {
+    RUNNING,
+    TIMED_OUT,
+    FINISHED
+  }
+
+  /** The tokens the refresh started from. */
+  final Tokens tokens;
+
+  /** The session generation the refresh started in; a result for an older one is discarded. */
+  final long generation;
+
+  /** True if started before a 401, because the access token expires within the leeway. */
+  final boolean proactive;
+
+  private final Object lock;
+  volatile @Nullable ScheduledFuture<?> timeout;
+
+  // Guarded by lock.
+  State state = State.RUNNING;
+  private @Nullable Waiter head;
+  private @Nullable Waiter tail;
+  private int size;
+
+  Flight(Object lock, Tokens tokens, long generation, boolean proactive) {
+    this.lock = lock;
+    this.tokens = tokens;
+    this.generation = generation;
+    this.proactive = proactive;
+  }
+
+  void cancelTimeout() {
+    ScheduledFuture<?> scheduled = timeout;
+    if (scheduled != null) scheduled.cancel(false);
+  }
+
+  void add(Waiter waiter) {
+    assert Thread.holdsLock(lock);
+    waiter.owner = this;
+    waiter.prev = tail;
+    if (tail != null) {
+      tail.next = waiter;
+    } else {
+      head = waiter;
+    }
+    tail = waiter;
+    size++;
+  }
+
+  void remove(Waiter waiter) {
+    assert Thread.holdsLock(lock) && waiter.owner == this;
+    Waiter prev = waiter.prev;
+    Waiter next = waiter.next;
+    if (prev != null) {
+      prev.next = next;
+    } else {
+      head = next;
+    }
+    if (next != null) {
+      next.prev = prev;
+    } else {
+      tail = prev;
+    }
+    waiter.prev = null;
+    waiter.next = null;
+    waiter.owner = null;
+    size--;
+  }
+
+  /** Takes every waiter off this flight; returns the first, still linked to the others. */
+  @Nullable Waiter detachAll() {
+    assert Thread.holdsLock(lock);
+    Waiter first = head;
+    for (Waiter w = first; w != null; w = w.next) w.owner = null;
+    head = null;
+    tail = null;
+    size = 0;
+    return first;
+  }
+
+  @Nullable Waiter first() {
+    assert Thread.holdsLock(lock);
+    return head;
+  }
+
+  int size() {
+    assert Thread.holdsLock(lock);
+    return size;
+  }
+}

@@ -1,0 +1,184 @@
+package dev.retrofitauth;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Runs one {@link Flight}'s refresh on the manager's executor: re-reads the store, calls the {@link
+ * RefreshApi}, and maps whatever happens (tokens, rejection, failure, a bug in user code) to one
+ * {@link Result}, which it hands to {@link SingleFlight#finish}. It also times flights out.
+ */
+final class RefreshTask {
+  /** How one refresh ended. */
+  static final class Result {
+    final Outcome outcome;
+    final @Nullable Tokens tokens;
+    final @Nullable IOException failure;
+
+    private Result(Outcome outcome, @Nullable Tokens tokens, @Nullable IOException failure) {
+      this.outcome = outcome;
+      this.tokens = tokens;
+      this.failure = failure;
+    }
+
+    static Result succeeded(Tokens tokens) {
+      return new Result(Outcome.SUCCEEDED, tokens, null);
+    }
+
+    static Result failed(Outcome outcome, IOException failure) {
+      return new Result(outcome, null, failure);
+    }
+  }
+
+  private final SingleFlight engine;
+  private final @Nullable RefreshApi refreshApi;
+  private final TokenStore store;
+  private final StoreWriter writer;
+  private final Listeners listeners;
+  private final Executor executor;
+  private final long timeoutMillis;
+  // Marks the thread that runs the RefreshApi: a call it makes must not wait for itself.
+  private final ThreadLocal<Boolean> refreshThread = new ThreadLocal<>();
+  private @Nullable ScheduledExecutorService timer; // Guarded by this.
+
+  RefreshTask(
+      SingleFlight engine,
+      RefreshManager.Builder builder,
+      StoreWriter writer,
+      Listeners listeners) {
+    this.engine = engine;
+    this.refreshApi = builder.refreshApi;
+    this.store = builder.store;
+    this.writer = writer;
+    this.listeners = listeners;
+    this.executor = builder.executor != null ? builder.executor : defaultExecutor();
+    this.timeoutMillis = builder.refreshTimeoutMillis;
+  }
+
+  boolean canRefresh() {
+    return refreshApi != null;
+  }
+
+  /** True on the thread that runs a refresh, while it runs. */
+  boolean isRefreshThread() {
+    return refreshThread.get() != null;
+  }
+
+  /** Starts {@code flight}'s refresh and its timeout. */
+  void launch(Flight flight) {
+    if (timeoutMillis > 0L) {
+      IOException timedOut =
+          new InterruptedIOException("token refresh timed out after " + timeoutMillis + " ms");
+      flight.timeout =
+          timer()
+              .schedule(
+                  () -> engine.timeOut(flight, timedOut), timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+    try {
+      executor.execute(() -> run(flight));
+    } catch (RejectedExecutionException e) {
+      engine.finish(
+          flight,
+          Result.failed(
+              Outcome.FAILED, new IOException("the refresh executor rejected the refresh", e)));
+    }
+  }
+
+  private synchronized ScheduledExecutorService timer() {
+    if (timer == null) {
+      ScheduledThreadPoolExecutor executor =
+          new ScheduledThreadPoolExecutor(1, daemonThreads("retrofit-auth refresh timeout"));
+      executor.setKeepAliveTime(10, TimeUnit.SECONDS);
+      executor.allowCoreThreadTimeOut(true); // No thread while no refresh runs.
+      executor.setRemoveOnCancelPolicy(true);
+      timer = executor;
+    }
+    return timer;
+  }
+
+  private void run(Flight flight) {
+    Result result;
+    refreshThread.set(Boolean.TRUE);
+    try {
+      result = refresh(flight.tokens);
+    } catch (Error e) {
+      engine.finish(
+          flight,
+          Result.failed(
+              Outcome.FAILED, new IOException("RefreshApi threw " + e.getClass().getName(), e)));
+      throw e;
+    } finally {
+      refreshThread.remove();
+    }
+    engine.finish(flight, result);
+  }
+
+  private Result refresh(Tokens current) {
+    try {
+      Tokens fresh = newerStoredTokens(current);
+      if (fresh != null) return Result.succeeded(fresh);
+      fresh = refreshApi.refresh(current);
+      if (fresh == null) throw new IOException("RefreshApi.refresh() returned null");
+      String refreshToken = current.refreshToken();
+      if (fresh.refreshToken() == null && refreshToken != null) {
+        fresh = fresh.withRefreshToken(refreshToken); // Not rotated: keep the one we have.
+      }
+      return Result.succeeded(fresh);
+    } catch (RefreshRejectedException e) {
+      return Result.failed(Outcome.REJECTED, e);
+    } catch (IOException e) {
+      return Result.failed(Outcome.FAILED, e);
+    } catch (RuntimeException e) {
+      // A bug in user code: report it as a transient failure so that no waiter hangs.
+      return Result.failed(
+          Outcome.FAILED, new IOException("RefreshApi threw " + e.getClass().getName(), e));
+    }
+  }
+
+  /**
+   * Returns tokens that another process saved to the store after {@code failed}, or null. This is
+   * the "re-read the store" step that keeps a shared store from being refreshed twice.
+   */
+  private @Nullable Tokens newerStoredTokens(Tokens failed) {
+    if (!writer.inStep()) return null;
+    Tokens stored;
+    try {
+      stored = store.load();
+    } catch (Exception e) {
+      listeners.storeFailed(e);
+      return null;
+    }
+    if (stored == null || stored.accessToken().equals(failed.accessToken())) return null;
+    return stored;
+  }
+
+  private static Executor defaultExecutor() {
+    // Like OkHttp's dispatcher: no idle threads, one per concurrent refresh, reaped after 60 s.
+    return new ThreadPoolExecutor(
+        0,
+        Integer.MAX_VALUE,
+        60,
+        TimeUnit.SECONDS,
+        new SynchronousQueue<>(),
+        daemonThreads("retrofit-auth refresh"));
+  }
+
+  private static ThreadFactory daemonThreads(String name) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, name + " " + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}

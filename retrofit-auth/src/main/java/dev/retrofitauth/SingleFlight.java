@@ -1,0 +1,385 @@
+package dev.retrofitauth;
+
+import java.io.IOException;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The one file to read for a 401. It owns the lock, the session (the tokens and their generation)
+ * and the current {@link Flight}, and decides what becomes of every call that must wait: each
+ * decision is a {@link Decision}, chosen under the lock and acted on outside it, in one switch.
+ * Waiting calls learn their fate in one place, {@link #release}.
+ *
+ * <p>The generation counts session changes: every sign-in, sign-out, refresh and clearing bumps it.
+ * A flight remembers the generation it started in, so that a result that arrives after the session
+ * changed is discarded instead of overwriting the newer state.
+ *
+ * <p>The lock is held only for short bookkeeping, never while user code runs (the {@link
+ * RefreshApi}, the {@link TokenStore}, listeners and callbacks).
+ */
+final class SingleFlight {
+  /** What becomes of a call that must wait, or of a 401. */
+  private enum Decision {
+    /** Nothing to wait for: send the call now. */
+    SEND,
+    /** A refresh runs: wait for it. */
+    JOIN,
+    /** Start a refresh and wait for it. */
+    START,
+    /** The 401 is for a token that was already replaced: retry at once, no refresh. */
+    STALE,
+    /** A refresh failed a moment ago, or a timed-out one still runs: fail with its failure. */
+    FAIL_FAST,
+    /** No refresh can help (signed out, or nothing to refresh with): hand the 401 over. */
+    PASS_THROUGH,
+    /** As {@link #PASS_THROUGH}, the first time for these tokens: tell the listeners. */
+    TELL_NO_REFRESH_POSSIBLE,
+    /** Queue mode: {@code maxQueuedCalls} calls wait already. */
+    QUEUE_FULL
+  }
+
+  final Object lock = new Object();
+  private final boolean clearTokensWhenUnrefreshable;
+  private final TokenStore store;
+  private final Listeners listeners;
+  private final Backoff backoff;
+  private final StoreWriter writer;
+  private final RetryQueue queue;
+  private final RefreshTask task;
+  final Session session;
+
+  // Guarded by lock for writes; read without it on every request.
+  private volatile @Nullable Flight flight;
+
+  final Counters counters = new Counters();
+
+  SingleFlight(RefreshManager.Builder builder, Listeners listeners) {
+    this.clearTokensWhenUnrefreshable = builder.clearTokensWhenUnrefreshable;
+    this.store = builder.store;
+    this.listeners = listeners;
+    RefreshManager.Clock clock = builder.clock;
+    this.backoff = new Backoff(lock, clock, builder.backoffInitialMillis, builder.backoffMaxMillis);
+    this.writer = new StoreWriter(lock, builder.store, listeners);
+    this.session = new Session(lock, clock, builder.leewayMillis, writer);
+    this.queue =
+        new RetryQueue(
+            lock, builder.queueMode, builder.maxConcurrentRetries, builder.maxQueuedCalls, clock);
+    this.task = new RefreshTask(this, builder, writer, listeners);
+  }
+
+  /** Loads the tokens the store holds when the manager is built; a failure starts signed out. */
+  void restore() {
+    Tokens loaded = null;
+    try {
+      loaded = store.load();
+    } catch (Exception e) {
+      listeners.storeFailed(e);
+    }
+    synchronized (lock) {
+      session.restore(loaded);
+    }
+  }
+
+  /** Returns false if no call needs to wait before it is sent: the cheap check for the hot path. */
+  boolean mayWaitBeforeSend() {
+    return flight != null || session.expiresSoon();
+  }
+
+  /**
+   * Registers {@code waiter}, which has not been sent yet, if it must wait for a refresh: one is
+   * running, or the access token expires within the leeway. Returns false if the call may be sent
+   * at once; true if the waiter was registered, or was completed at once.
+   */
+  boolean awaitBeforeSend(Waiter waiter) {
+    if (!mayWaitBeforeSend() || task.isRefreshThread()) return false;
+    Decision decision;
+    Flight started = null;
+    synchronized (lock) {
+      decision = decideBeforeSend();
+      if (decision == Decision.START) started = startFlight(true);
+      if (decision == Decision.START || decision == Decision.JOIN) join(flight, waiter);
+    }
+    if (started != null) task.launch(started);
+    if (decision == Decision.QUEUE_FULL) {
+      Waiter.release(waiter, Outcome.QUEUE_FULL, queue.fullError(), queue);
+    }
+    return decision != Decision.SEND;
+  }
+
+  private Decision decideBeforeSend() {
+    assert Thread.holdsLock(lock);
+    Flight running = flight;
+    if (running == null) {
+      boolean mustWait = session.expiresSoon() && canRefresh() && !backoff.active();
+      if (!mustWait) return Decision.SEND;
+    } else if (running.state != Flight.State.RUNNING) {
+      return Decision.SEND; // A timed-out refresh still runs: wait for neither it nor another.
+    }
+    if (queue.isFull(running != null ? running.size() : 0)) return Decision.QUEUE_FULL;
+    return running != null ? Decision.JOIN : Decision.START;
+  }
+
+  /**
+   * Handles a 401 for a request that carried {@code sentHeader}. Completes {@code waiter} now if
+   * the answer is known, or registers it with the running refresh.
+   */
+  void onUnauthorized(String sentHeader, Waiter waiter) {
+    if (task.isRefreshThread()) {
+      // The RefreshApi's own call got a 401: waiting would wait for itself.
+      Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
+      return;
+    }
+    Decision decision;
+    Flight started = null;
+    IOException failure = null;
+    boolean cleared = false;
+    long target;
+    synchronized (lock) {
+      decision = decideUnauthorized(sentHeader);
+      switch (decision) {
+        case START:
+          started = startFlight(false);
+          join(started, waiter);
+          break;
+        case JOIN:
+          join(flight, waiter);
+          break;
+        case STALE:
+          counters.stale401s++;
+          break;
+        case FAIL_FAST:
+          failure = backoff.lastFailure();
+          break;
+        case TELL_NO_REFRESH_POSSIBLE:
+          if (clearTokensWhenUnrefreshable) {
+            session.replace(null);
+            cleared = true;
+          }
+          break;
+        default:
+          break;
+      }
+      target = session.generation();
+    }
+    switch (decision) {
+      case START:
+        task.launch(started);
+        return;
+      case JOIN:
+        return;
+      case STALE:
+        Waiter.release(waiter, Outcome.SUCCEEDED, null, queue);
+        return;
+      case FAIL_FAST:
+        Waiter.release(waiter, Outcome.FAILED, failure, queue);
+        return;
+      case QUEUE_FULL:
+        Waiter.release(waiter, Outcome.QUEUE_FULL, queue.fullError(), queue);
+        return;
+      case TELL_NO_REFRESH_POSSIBLE:
+        if (cleared) {
+          writer.flush(target);
+          listeners.signedOut(AuthListener.SignOutReason.NO_REFRESH_POSSIBLE);
+        } else {
+          listeners.noRefreshPossible();
+        }
+        Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
+        return;
+      default:
+        Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
+    }
+  }
+
+  private Decision decideUnauthorized(String sentHeader) {
+    assert Thread.holdsLock(lock);
+    if (session.tokens() == null) return Decision.PASS_THROUGH; // Signed out since it was sent.
+    if (!sentHeader.equals(session.header()))
+      return Decision.STALE; // Another refresh finished meanwhile.
+    Flight running = flight;
+    if (queue.isFull(running != null ? running.size() : 0)) return Decision.QUEUE_FULL;
+    if (running != null) {
+      // A timed-out refresh still runs: wait for neither it nor a second one.
+      return running.state == Flight.State.RUNNING ? Decision.JOIN : Decision.FAIL_FAST;
+    }
+    if (!canRefresh()) {
+      return session.firstNoRefreshPossible()
+          ? Decision.TELL_NO_REFRESH_POSSIBLE
+          : Decision.PASS_THROUGH;
+    }
+    if (backoff.active()) return Decision.FAIL_FAST;
+    return Decision.START;
+  }
+
+  /**
+   * Replaces the session: sign-in with tokens, sign-out with null. A running refresh is superseded.
+   * Returns true if there were tokens before. Blocks until the store holds the new session.
+   */
+  boolean changeSession(@Nullable Tokens newTokens) {
+    boolean hadTokens;
+    Waiter superseded = null;
+    Waiter dropped = null;
+    long target;
+    synchronized (lock) {
+      hadTokens = session.tokens() != null;
+      Flight running = flight;
+      if (running != null) {
+        flight = null;
+        superseded = running.detachAll();
+      }
+      if (newTokens == null && queue.enabled()) {
+        // Queue mode, signed out: every queued call ends now instead of going without a token.
+        dropped = queue.takeAll(superseded);
+        superseded = null;
+      }
+      session.replace(newTokens);
+      backoff.reset();
+      target = session.generation();
+    }
+    writer.flush(target);
+    Waiter.release(
+        superseded,
+        newTokens != null ? Outcome.SUPERSEDED_BY_SIGN_IN : Outcome.SUPERSEDED_BY_SIGN_OUT,
+        null,
+        queue);
+    Waiter.release(dropped, Outcome.SIGNED_OUT_WHILE_QUEUED, null, queue);
+    return hadTokens;
+  }
+
+  /** Applies the result of {@code done}'s refresh, saves it, tells listeners, releases waiters. */
+  void finish(Flight done, RefreshTask.Result result) {
+    Outcome outcome = result.outcome;
+    Waiter waiters;
+    boolean save = false;
+    IOException failedNow = null;
+    long target;
+    synchronized (lock) {
+      if (flight == done) flight = null;
+      boolean timedOut = done.state == Flight.State.TIMED_OUT;
+      done.state = Flight.State.FINISHED;
+      waiters = done.detachAll();
+      if (done.generation != session.generation()) {
+        // signIn() or signOut() ran meanwhile: the newer state wins.
+        outcome =
+            session.tokens() != null
+                ? Outcome.SUPERSEDED_BY_SIGN_IN
+                : Outcome.SUPERSEDED_BY_SIGN_OUT;
+      } else if (outcome == Outcome.SUCCEEDED) {
+        counters.refreshesSucceeded++;
+        session.replace(result.tokens);
+        backoff.reset();
+        save = true;
+      } else if (outcome == Outcome.REJECTED) {
+        counters.refreshesRejected++;
+        session.replace(null);
+        save = true;
+      } else if (!timedOut) {
+        counters.refreshesFailed++;
+        backoff.recordFailure(result.failure);
+        failedNow = result.failure; // A timed-out refresh was reported when it timed out.
+      }
+      if (outcome == Outcome.FAILED && oldTokenUsable(done)) {
+        outcome = Outcome.FAILED_OLD_TOKEN_VALID;
+      }
+      target = session.generation();
+    }
+    done.cancelTimeout();
+    // Saved before any waiter is released, so that no call can outlive the refresh token.
+    if (save) writer.flush(target);
+    if (outcome == Outcome.SUCCEEDED) {
+      listeners.refreshed();
+    } else if (outcome == Outcome.REJECTED) {
+      listeners.signedOut(AuthListener.SignOutReason.REFRESH_REJECTED);
+    } else if (failedNow != null) {
+      listeners.refreshFailed(failedNow);
+    }
+    Waiter.release(waiters, outcome, result.failure, queue);
+  }
+
+  /**
+   * Fails the calls waiting for {@code timedOut}, which has run longer than the refresh timeout.
+   * The refresh itself goes on: its result is still saved when it arrives, and until then no other
+   * refresh starts, so that a refresh token is never presented twice at once.
+   */
+  void timeOut(Flight timedOut, IOException failure) {
+    Waiter waiters;
+    Outcome outcome;
+    synchronized (lock) {
+      if (timedOut.state != Flight.State.RUNNING) return;
+      timedOut.state = Flight.State.TIMED_OUT;
+      waiters = timedOut.detachAll();
+      if (timedOut.generation == session.generation()) {
+        counters.refreshesFailed++;
+        backoff.recordFailure(failure);
+      }
+      outcome = oldTokenUsable(timedOut) ? Outcome.FAILED_OLD_TOKEN_VALID : Outcome.FAILED;
+    }
+    listeners.refreshFailed(failure);
+    Waiter.release(waiters, outcome, failure, queue);
+  }
+
+  /**
+   * Removes {@code waiter} from the flight or the queue that holds it. Returns true if it was
+   * removed, and so will never be completed here; false if it was already completed or never
+   * waited.
+   */
+  boolean cancel(Waiter waiter) {
+    synchronized (lock) {
+      Object owner = waiter.owner;
+      if (owner == null) return false;
+      if (owner == queue) return queue.remove(waiter);
+      ((Flight) owner).remove(waiter);
+      return true;
+    }
+  }
+
+  /** Fails the waiting calls of {@code group}, or all if it is null; returns how many. */
+  int cancelQueued(@Nullable String group, String reason) {
+    Waiter canceled;
+    synchronized (lock) {
+      canceled = queue.take(group, flight);
+    }
+    int count = 0;
+    for (Waiter w = canceled; w != null; w = w.next) count++;
+    Waiter.release(canceled, Outcome.CANCELED, new IOException(reason), queue);
+    return count;
+  }
+
+  List<QueuedCall> queuedCalls() {
+    synchronized (lock) {
+      return queue.describe(flight);
+    }
+  }
+
+  RefreshManager.Stats stats() {
+    synchronized (lock) {
+      Flight running = flight;
+      return new RefreshManager.Stats(
+          counters.copy(), running != null ? running.size() : 0, queue.size());
+    }
+  }
+
+  private Flight startFlight(boolean proactive) {
+    assert Thread.holdsLock(lock);
+    Flight started = new Flight(lock, session.tokens(), session.generation(), proactive);
+    flight = started;
+    counters.refreshesStarted++;
+    return started;
+  }
+
+  private void join(Flight joined, Waiter waiter) {
+    assert Thread.holdsLock(lock);
+    queue.arrived(waiter);
+    joined.add(waiter);
+  }
+
+  /** True if a refresh could help: there is a RefreshApi, and a refresh token to present. */
+  private boolean canRefresh() {
+    Tokens current = session.tokens();
+    return task.canRefresh() && current != null && current.refreshToken() != null;
+  }
+
+  /** True if the calls that waited for a proactive refresh may still use the old token. */
+  private boolean oldTokenUsable(Flight flight) {
+    return flight.proactive && session.stillValid(flight.tokens);
+  }
+}

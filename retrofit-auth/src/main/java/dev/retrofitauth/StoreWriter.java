@@ -1,0 +1,96 @@
+package dev.retrofitauth;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Writes the session to the {@link TokenStore}: one write at a time, never under the lock, and
+ * latest wins. Each session change is staged with its generation under the lock; {@link #flush}
+ * then writes the newest staged state, and a caller whose state another thread is writing waits for
+ * that write instead of writing again.
+ */
+final class StoreWriter {
+  private final Object lock;
+  private final TokenStore store;
+  private final Listeners listeners;
+
+  // Guarded by lock.
+  private @Nullable Tokens staged;
+  private long stagedGeneration;
+  private long writtenGeneration;
+  private boolean writing;
+  private boolean inSync = true;
+
+  StoreWriter(Object lock, TokenStore store, Listeners listeners) {
+    this.lock = lock;
+    this.store = store;
+    this.listeners = listeners;
+  }
+
+  /** Records the session of {@code generation}; called with every change of the tokens. */
+  void stage(long generation, @Nullable Tokens tokens) {
+    assert Thread.holdsLock(lock);
+    staged = tokens;
+    stagedGeneration = generation;
+  }
+
+  /**
+   * True if the store holds what memory holds: no write is pending or failed. Only then may a load
+   * be trusted to show another process's newer tokens; before a write lands it would bring back
+   * tokens that were already replaced (found by StateMachineStressTest).
+   */
+  boolean inStep() {
+    synchronized (lock) {
+      return inSync && !writing && writtenGeneration == stagedGeneration;
+    }
+  }
+
+  /** Writes the state of generation {@code target}, or a newer one, to the store. */
+  void flush(long target) {
+    assert !Thread.holdsLock(lock);
+    boolean interrupted = false;
+    try {
+      synchronized (lock) {
+        while (writtenGeneration < target && writing) {
+          try {
+            lock.wait();
+          } catch (InterruptedException e) {
+            interrupted = true; // The write is short and must not be abandoned halfway.
+          }
+        }
+        if (writtenGeneration >= target) return;
+        writing = true;
+      }
+      while (true) {
+        Tokens toWrite;
+        long generation;
+        synchronized (lock) {
+          if (writtenGeneration >= stagedGeneration) {
+            writing = false;
+            lock.notifyAll();
+            return;
+          }
+          toWrite = staged;
+          generation = stagedGeneration;
+        }
+        boolean ok = true;
+        try {
+          if (toWrite != null) {
+            store.save(toWrite);
+          } else {
+            store.clear();
+          }
+        } catch (Exception e) {
+          ok = false;
+          listeners.storeFailed(e);
+        }
+        synchronized (lock) {
+          writtenGeneration = generation;
+          inSync = ok;
+          lock.notifyAll();
+        }
+      }
+    } finally {
+      if (interrupted) Thread.currentThread().interrupt();
+    }
+  }
+}
