@@ -51,6 +51,6 @@ public interface TokenStore {
    */
   static TokenStore file(File file) {
     if (file == null) throw new NullPointerException("file == null");
-    return new FileTokenStore(file);
+    return FileTokenStore.create(file);
   }
 }
