@@ -6,36 +6,39 @@ import com.squareup.moshi.JsonReader;
 import com.squareup.moshi.JsonWriter;
 import java.io.EOFException;
 import java.io.File;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import okio.Buffer;
-import okio.BufferedSource;
-import okio.Okio;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Keeps tokens in one JSON file. Each save writes a new file that only its owner may read, then
  * renames it over the old one, so that a crash leaves either the old tokens or the new ones, never
- * half of either. It refuses to read or write through a symbolic link.
+ * half of either. It refuses a token file that is a symbolic link or that belongs to another user.
+ *
+ * <p>The file system work is in {@link FileStoreIo}; this class owns the format and the lock.
  */
 final class FileTokenStore implements TokenStore {
   private static final int VERSION = 1;
 
-  private final File file;
+  private final FileStoreIo<?> io;
 
-  /** Runs between writing the temporary file and renaming it; tests use it to crash there. */
-  Runnable beforeRename = () -> {};
+  FileTokenStore(FileStoreIo<?> io) {
+    this.io = io;
+  }
 
-  FileTokenStore(File file) {
-    this.file = file.getAbsoluteFile();
+  /** Uses {@code java.nio.file} where it exists, so Android 21 to 25 never load it. */
+  static FileTokenStore create(File file) {
+    if (FileStoreNio.isAvailable()) return new FileTokenStore(FileStoreNio.create(file));
+    return new FileTokenStore(new FileStoreLegacy(file));
   }
 
   @Override
   public synchronized @Nullable Tokens load() throws IOException {
-    checkNotSymlink();
-    if (!file.exists()) return null;
-    try (BufferedSource source = Okio.buffer(Okio.source(file))) {
-      return read(JsonReader.of(source));
+    io.deleteLeftovers(false);
+    byte[] bytes = io.read();
+    if (bytes == null) return null;
+    try {
+      return read(JsonReader.of(new Buffer().write(bytes)));
     } catch (JsonDataException
         | JsonEncodingException
         | EOFException
@@ -43,7 +46,7 @@ final class FileTokenStore implements TokenStore {
       // No cause: a parser's message may quote the file, and the file holds tokens.
       throw new IOException(
           "the token file is corrupt or truncated and reads as no tokens until the next save: "
-              + file
+              + io
               + " ("
               + e.getClass().getSimpleName()
               + ")");
@@ -88,30 +91,18 @@ final class FileTokenStore implements TokenStore {
   @Override
   public synchronized void save(Tokens tokens) throws IOException {
     if (tokens == null) throw new NullPointerException("tokens == null");
-    checkNotSymlink();
-    File directory = file.getParentFile();
-    if (directory == null || !directory.isDirectory()) {
-      throw new IOException("the token file's directory does not exist: " + directory);
-    }
-    File temporary = File.createTempFile(file.getName() + ".", ".tmp", directory);
+    Buffer json = new Buffer();
+    write(JsonWriter.of(json), tokens);
+    save(io, json.readByteArray());
+  }
+
+  private static <T> void save(FileStoreIo<T> io, byte[] json) throws IOException {
+    T temporary = io.createTemporary();
     try {
-      // Owner-only before a single byte of a token is written.
-      if (!restrictToOwner(temporary)) {
-        throw new IOException(
-            "could not make the token file readable by its owner only: " + temporary);
-      }
-      Buffer json = new Buffer();
-      write(JsonWriter.of(json), tokens);
-      try (FileOutputStream out = new FileOutputStream(temporary)) {
-        json.writeTo(out);
-        out.getFD().sync();
-      }
-      beforeRename.run();
-      if (!temporary.renameTo(file)) {
-        throw new IOException("could not replace the token file: " + file);
-      }
+      io.write(temporary, json);
+      io.replace(temporary);
     } finally {
-      if (temporary.exists() && !temporary.delete()) temporary.deleteOnExit();
+      io.discard(temporary);
     }
   }
 
@@ -128,32 +119,13 @@ final class FileTokenStore implements TokenStore {
 
   @Override
   public synchronized void clear() throws IOException {
-    checkNotSymlink();
-    if (file.exists() && !file.delete()) {
-      throw new IOException("could not delete the token file: " + file);
-    }
-  }
-
-  private static boolean restrictToOwner(File file) {
-    return file.setReadable(false, false)
-        && file.setReadable(true, true)
-        && file.setWritable(false, false)
-        && file.setWritable(true, true)
-        && file.setExecutable(false, false);
-  }
-
-  /** Fails if the token file is a symbolic link. java.nio.file is not on Android 21. */
-  private void checkNotSymlink() throws IOException {
-    File parent = file.getParentFile();
-    if (parent == null) return;
-    File inCanonicalParent = new File(parent.getCanonicalFile(), file.getName());
-    if (!inCanonicalParent.getCanonicalFile().equals(inCanonicalParent)) {
-      throw new IOException("the token file is a symbolic link, which is refused: " + file);
-    }
+    io.delete();
+    // A crash before a rename leaves the newest tokens in a temporary file: signed out means gone.
+    io.deleteLeftovers(true);
   }
 
   @Override
   public String toString() {
-    return "TokenStore.file(" + file + ")";
+    return "TokenStore.file(" + io + ")";
   }
 }

@@ -42,15 +42,26 @@ public interface TokenStore {
    * Returns a store that keeps tokens in {@code file}, as JSON, for desktop and server apps. On
    * Android, prefer a store backed by the Keystore.
    *
-   * <p>Each save writes a temporary file in the same directory, makes it readable and writable by
-   * its owner only (0600 on POSIX) before any token is written, syncs it to disk, then renames it
-   * over {@code file}: a crash leaves either the old tokens or the new ones. It refuses to read or
-   * write {@code file} if it is a symbolic link. A file that is corrupt or truncated fails to load
-   * with an {@link IOException} that names the file but no token; the manager reports it to {@link
-   * AuthListener#onStoreFailed} and starts signed out.
+   * <p>Each save creates a temporary file in the same directory that only its owner may read and
+   * write from the moment it exists: mode 0600 on POSIX file systems, an access control list with
+   * the owner as its one entry on Windows. It writes the tokens, syncs them to disk, then renames
+   * the file over {@code file} in one atomic step, replacing it on Windows too: a crash leaves
+   * either the old tokens or the new ones. On Android before API 26, which has no {@code
+   * java.nio.file}, the temporary file is created inside a new 0700 directory instead.
+   *
+   * <p>Loads, saves and {@link #clear()} fail with an {@link IOException} that names the file and
+   * the rule, but no token, if {@code file} is a symbolic link (even one to a file that does not
+   * exist yet), or if {@code file} or its directory belongs to another user than the one running
+   * the app (where the file system records owners; not on Android before API 26). A file that is
+   * corrupt or truncated fails to load with an {@link IOException} that names the file but no
+   * token; the manager reports it to {@link AuthListener#onStoreFailed} and starts signed out.
+   *
+   * <p>Temporary files that a crash left behind, which may hold the newest tokens, are deleted by
+   * {@link #clear()}, and by a load once they are a minute old: a younger one may belong to another
+   * process that is saving right now.
    */
   static TokenStore file(File file) {
     if (file == null) throw new NullPointerException("file == null");
-    return new FileTokenStore(file);
+    return FileTokenStore.create(file);
   }
 }

@@ -1,0 +1,55 @@
+package dev.retrofitauth;
+
+import java.io.IOException;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The file system work of a {@link FileTokenStore}: {@link FileStoreNio} on {@code java.nio.file}
+ * (Java 7+, Android 26+) and {@link FileStoreLegacy} on {@code java.io} (Android 21 to 25).
+ *
+ * <p>Every method refuses a token file that is a symbolic link or, where the file system tells
+ * owners apart, a token file or directory that the current user does not own. Implementations are
+ * not thread-safe: the store calls them under its own lock.
+ *
+ * @param <T> a temporary file
+ */
+interface FileStoreIo<T> {
+  /** Returns the token file's contents, or null if there is no token file. */
+  byte @Nullable [] read() throws IOException;
+
+  /** Creates a new, empty temporary file that only its owner may read and write. */
+  T createTemporary() throws IOException;
+
+  /** Writes {@code bytes} to {@code temporary} and syncs them to the disk. */
+  void write(T temporary, byte[] bytes) throws IOException;
+
+  /** Renames {@code temporary} over the token file in one atomic step. */
+  void replace(T temporary) throws IOException;
+
+  /** Deletes {@code temporary} if it is still there; never throws. */
+  void discard(T temporary);
+
+  /** Deletes the token file if there is one. */
+  void delete() throws IOException;
+
+  /**
+   * Deletes the temporary files that earlier saves of this token file left behind, for example by
+   * crashing before the rename. Unless {@code all}, a temporary file written in the last minute is
+   * kept: another process may be saving into it right now.
+   */
+  void deleteLeftovers(boolean all) throws IOException;
+
+  /** Temporary files are {@code <name>.<digits>.tmp}, as {@code File.createTempFile} named them. */
+  static String temporaryName(String name, long random) {
+    return name + "." + (random & Long.MAX_VALUE) + ".tmp";
+  }
+
+  /** Private directories of the {@code java.io} fallback are {@code <name>.<digits>.tmpdir}. */
+  static Pattern leftoverPattern(String name) {
+    return Pattern.compile(Pattern.quote(name) + "\\.[0-9]+\\.tmp(dir)?");
+  }
+
+  /** How old a temporary file must be before a load takes it for a leftover. */
+  long LEFTOVER_AGE_MILLIS = 60_000L;
+}
