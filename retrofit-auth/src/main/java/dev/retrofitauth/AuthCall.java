@@ -93,6 +93,20 @@ final class AuthCall<T> implements Call<T> {
       start(delegate, MethodPolicy.DEFAULT, false, null);
       return;
     }
+    if (engine.task.isRefreshThread()) {
+      // The RefreshApi enqueued this call. Run it here: the refresh thread may block, while on
+      // OkHttp's dispatcher it could wait forever for a slot that calls waiting for this very
+      // refresh hold (auth.authenticator() parks them there).
+      Response<T> response;
+      try {
+        response = send(delegate);
+      } catch (IOException | RuntimeException e) {
+        deliverFailure(e);
+        return;
+      }
+      deliverResponse(response);
+      return;
+    }
     if (!policy.noAuth && engine.mayWaitBeforeSend()) {
       AsyncWaiter beforeSend = new AsyncWaiter(false, policy, null);
       waiter = beforeSend;
@@ -170,6 +184,7 @@ final class AuthCall<T> implements Call<T> {
       return null;
     }
     MethodPolicy policy = manager.policies.get(request.tag(Invocation.class));
+    policy.wrapped = true;
     slot.policy = policy;
     return policy;
   }

@@ -43,7 +43,7 @@ public final class AuthCallAdapterFactory extends CallAdapter.Factory {
   public @Nullable CallAdapter<?, ?> get(
       Type returnType, Annotation[] annotations, Retrofit retrofit) {
     checkOrder(retrofit);
-    manager.allowOrigin(retrofit.baseUrl());
+    manager.origins.factoryServes(retrofit.baseUrl());
     CallAdapter<?, ?> next;
     try {
       next = retrofit.nextCallAdapter(this, returnType, annotations);
@@ -63,13 +63,16 @@ public final class AuthCallAdapterFactory extends CallAdapter.Factory {
       if (factory == this) return;
       String name = factory.getClass().getName();
       if (name.startsWith("retrofit2.adapter.")) {
-        throw new IllegalStateException(
-            "AuthCallAdapterFactory must be added before "
-                + factory.getClass().getSimpleName()
-                + ": call addCallAdapterFactory(AuthCallAdapterFactory.create(auth)) first, "
-                + "otherwise the calls it adapts are never refreshed on 401.");
+        throw new IllegalStateException(orderMessage(factory.getClass().getSimpleName()));
       }
     }
+  }
+
+  static String orderMessage(String before) {
+    return "AuthCallAdapterFactory must be added before "
+        + before
+        + ": call addCallAdapterFactory(AuthCallAdapterFactory.create(auth)) first, "
+        + "otherwise the calls it adapts are never refreshed on 401.";
   }
 
   @Override

@@ -5,6 +5,7 @@ import java.io.IOException;
 import okhttp3.Interceptor;
 import okhttp3.Request;
 import okhttp3.Response;
+import org.jspecify.annotations.Nullable;
 import retrofit2.Invocation;
 
 /**
@@ -42,12 +43,33 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
     return chain.proceed(builder.build());
   }
 
-  /** Returns the header value to send with {@code request}, or null to send none. */
-  private @org.jspecify.annotations.Nullable String headerFor(Request request) {
+  /**
+   * Returns the header value to send with {@code request}, or null to send none. Throws when the
+   * request was meant to carry the token but may not, so that the caller learns why and how to fix
+   * it instead of seeing a bare 401.
+   */
+  private @Nullable String headerFor(Request request) throws IOException {
     if (request.header(AUTHORIZATION) != null) return null; // The caller set its own.
-    if (manager.policies.get(request.tag(Invocation.class)).noAuth) return null;
-    if (!manager.mayReceiveToken(request.url())) return null;
-    return manager.engine.session.header();
+    Invocation invocation = request.tag(Invocation.class);
+    MethodPolicy policy = manager.policies.get(invocation);
+    if (policy.noAuth) return null;
+    String header = manager.engine.session.header();
+    if (header == null) return null; // Signed out.
+    String withheld = manager.origins.withheldReason(request.url());
+    if (withheld != null) throw new IOException(withheld);
+    if (!manager.origins.mayReceiveToken(request.url())) return null; // Another origin, on purpose.
+    if (invocation != null
+        && !policy.wrapped
+        && !policy.noRetry
+        && manager.origins.expectsWrappedCalls()) {
+      throw new IOException(
+          AuthCallAdapterFactory.orderMessage("any other call adapter factory")
+              + " The call to "
+              + policy.methodName()
+              + "() reached auth.interceptor() without it (mark the method @NoAuth if it must not"
+              + " carry the token).");
+    }
+    return header;
   }
 
   @Override

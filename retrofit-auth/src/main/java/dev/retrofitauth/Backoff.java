@@ -7,13 +7,15 @@ import org.jspecify.annotations.Nullable;
 /**
  * How long 401s fail fast after a refresh failed, before the next refresh may start: an interval
  * that grows with each failure in a row, with jitter, and at least what the server asked for with
- * {@code Retry-After}. A permanent failure blocks refreshing until the session changes.
+ * {@code Retry-After}, up to a cap. A permanent failure blocks refreshing until the session
+ * changes.
  */
 final class Backoff {
   private final Object lock;
   private final RefreshManager.Clock clock;
   private final long initialMillis;
   private final long maxMillis;
+  private final long maxRetryAfterMillis;
   private final Random jitter = new Random();
 
   // Guarded by lock.
@@ -21,11 +23,12 @@ final class Backoff {
   private long untilMillis;
   private @Nullable IOException lastFailure;
 
-  Backoff(Object lock, RefreshManager.Clock clock, long initialMillis, long maxMillis) {
+  Backoff(Object lock, RefreshManager.Builder builder) {
     this.lock = lock;
-    this.clock = clock;
-    this.initialMillis = initialMillis;
-    this.maxMillis = maxMillis;
+    this.clock = builder.clock;
+    this.initialMillis = builder.backoffInitialMillis;
+    this.maxMillis = builder.backoffMaxMillis;
+    this.maxRetryAfterMillis = builder.maxRetryAfterMillis;
   }
 
   /** True if a refresh may not start now. */
@@ -50,7 +53,9 @@ final class Backoff {
       if (details.isPermanent()) {
         untilMillis = Long.MAX_VALUE; // Until signIn() or signOut().
       } else {
-        untilMillis = Math.max(untilMillis, now + details.retryAfterMillis());
+        // Capped: a server's Retry-After must not stop refreshing for good (or overflow).
+        long retryAfter = Math.min(details.retryAfterMillis(), maxRetryAfterMillis);
+        untilMillis = Math.max(untilMillis, saturatedAdd(now, retryAfter));
       }
     }
     lastFailure = failure;
@@ -62,6 +67,11 @@ final class Backoff {
     failuresInARow = 0;
     untilMillis = 0L;
     lastFailure = null;
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
   }
 
   private long intervalMillis(int failures) {

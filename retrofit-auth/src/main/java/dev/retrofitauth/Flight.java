@@ -15,7 +15,10 @@ import org.jspecify.annotations.Nullable;
  *       and it stops being the current flight.
  *   <li>The refresh timeout passes: TIMED_OUT. Its waiters fail at once. It stays the current
  *       flight, so that later 401s fail fast instead of presenting the same refresh token a second
- *       time; when the refresh returns it becomes FINISHED and its tokens are still saved.
+ *       time; when the refresh returns within a second timeout it becomes FINISHED and its tokens
+ *       are still saved. Otherwise, at twice the timeout, it is ABANDONED: it stops being the
+ *       current flight, so that the next 401 may refresh again, its thread is interrupted (which
+ *       ends an OkHttp call that is reading), and whatever it returns later is ignored.
  *   <li>{@code signIn()} or {@code signOut()} supersedes it: it stops being the current flight at
  *       once and its waiters proceed under the new session. Its generation no longer matches, so
  *       whatever the refresh returns later is discarded; it then becomes FINISHED.
@@ -25,6 +28,7 @@ final class Flight {
   enum State {
     RUNNING,
     TIMED_OUT,
+    ABANDONED,
     FINISHED
   }
 
@@ -39,6 +43,8 @@ final class Flight {
 
   private final Object lock;
   volatile @Nullable ScheduledFuture<?> timeout;
+  volatile @Nullable ScheduledFuture<?> abandonment;
+  private @Nullable Thread runner; // Guarded by this: the thread running the refresh.
 
   // Guarded by lock.
   State state = State.RUNNING;
@@ -53,9 +59,22 @@ final class Flight {
     this.proactive = proactive;
   }
 
+  /** Cancels the timers; the flight has ended one way or another. */
   void cancelTimeout() {
     ScheduledFuture<?> scheduled = timeout;
     if (scheduled != null) scheduled.cancel(false);
+    scheduled = abandonment;
+    if (scheduled != null) scheduled.cancel(false);
+  }
+
+  /** Records the thread that runs the refresh, or clears it (null) when the refresh returned. */
+  synchronized void runOn(@Nullable Thread thread) {
+    runner = thread;
+  }
+
+  /** Interrupts the thread that runs the refresh, if it still runs it. */
+  synchronized void interruptRunner() {
+    if (runner != null) runner.interrupt();
   }
 
   void add(Waiter waiter) {

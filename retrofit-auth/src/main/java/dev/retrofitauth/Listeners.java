@@ -38,13 +38,29 @@ final class Listeners {
     void deliver(AuthListener listener);
   }
 
+  /**
+   * Tells every listener. One that throws must not keep the others from hearing the event, nor
+   * break the calls the event reports on; its exception then goes to this thread's
+   * uncaught-exception handler, the way an exception thrown by a task reaches it, so that the bug
+   * is seen.
+   */
   private void fire(Event event) {
+    RuntimeException thrown = null;
     for (AuthListener listener : listeners) {
       try {
         event.deliver(listener);
-      } catch (RuntimeException ignored) {
-        // Listeners are user code; one that throws must not break the calls it reports on.
+      } catch (RuntimeException e) {
+        if (thrown == null) {
+          thrown = e;
+        } else {
+          thrown.addSuppressed(e);
+        }
       }
+    }
+    if (thrown != null) {
+      Thread thread = Thread.currentThread();
+      Thread.UncaughtExceptionHandler handler = thread.getUncaughtExceptionHandler();
+      if (handler != null) handler.uncaughtException(thread, thrown);
     }
   }
 }

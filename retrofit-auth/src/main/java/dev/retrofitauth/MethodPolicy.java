@@ -16,6 +16,9 @@ final class MethodPolicy {
   final int priority;
   final @Nullable String group;
 
+  /** Set once an {@link AuthCall} has wrapped a call of this method. */
+  volatile boolean wrapped;
+
   private MethodPolicy(
       @Nullable Method method,
       boolean noAuth,

@@ -4,6 +4,7 @@ import dev.retrofitauth.internal.Internal;
 import java.util.Arrays;
 import java.util.List;
 import okhttp3.HttpUrl;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The origins (scheme, host and port) that may receive the access token. Reads take no lock and
@@ -12,10 +13,31 @@ import okhttp3.HttpUrl;
 final class Origins {
   private final boolean allowCleartext;
   private volatile HttpUrl[] origins = new HttpUrl[0];
+  // Set once: a factory adapted a call, and the authenticator was handed out.
+  private volatile boolean factoryInUse;
+  private volatile boolean authenticatorInUse;
 
   Origins(List<HttpUrl> configured, boolean allowCleartext) {
     this.allowCleartext = allowCleartext;
     for (HttpUrl url : configured) add(url);
+  }
+
+  /** An {@link AuthCallAdapterFactory} serves a Retrofit with {@code baseUrl}: allow its origin. */
+  void factoryServes(HttpUrl baseUrl) {
+    factoryInUse = true;
+    add(baseUrl);
+  }
+
+  void authenticatorInUse() {
+    authenticatorInUse = true;
+  }
+
+  /**
+   * True if every Retrofit call that carries the token should have been wrapped by an {@link
+   * AuthCall}: a factory is in use, and no authenticator refreshes the calls it does not wrap.
+   */
+  boolean expectsWrappedCalls() {
+    return factoryInUse && !authenticatorInUse;
   }
 
   /** True if the token may go to {@code url}: an allowed origin, and not in clear text. */
@@ -29,6 +51,34 @@ final class Origins {
     HttpUrl[] copy = Arrays.copyOf(origins, origins.length + 1);
     copy[origins.length] = url;
     origins = copy;
+  }
+
+  /**
+   * Returns why the token, meant for {@code url}, may not go there, with the fix; or null if it
+   * may, or if {@code url} is simply another origin (such as an {@code @Url} to a CDN).
+   */
+  @Nullable String withheldReason(HttpUrl url) {
+    HttpUrl[] allowed = origins;
+    if (allowed.length == 0) {
+      return "auth.interceptor() withheld the token from "
+          + origin(url)
+          + ": no origin may receive it yet. Add AuthCallAdapterFactory.create(auth) to the"
+          + " Retrofit.Builder, before any other call adapter factory (the Retrofit's base URL is"
+          + " then allowed), or RefreshManager.Builder.addAllowedOrigin(url) for plain OkHttp"
+          + " calls.";
+    }
+    if (contains(url) && !mayReceiveToken(url)) {
+      return "auth.interceptor() withheld the token from "
+          + origin(url)
+          + ": tokens never go over cleartext HTTP except to loopback. Use https, or"
+          + " RefreshManager.Builder.allowCleartext(true) on a trusted network (for example an"
+          + " emulator's host during development).";
+    }
+    return null;
+  }
+
+  private static String origin(HttpUrl url) {
+    return url.scheme() + "://" + url.host() + ":" + url.port();
   }
 
   boolean contains(HttpUrl url) {

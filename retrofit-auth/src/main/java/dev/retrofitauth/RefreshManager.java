@@ -56,20 +56,17 @@ public final class RefreshManager {
 
   final SingleFlight engine;
   final MethodPolicy.Cache policies = new MethodPolicy.Cache();
-  private final TokenStore store;
-  private final Origins origins;
+  final Origins origins;
   private final Interceptor interceptor = new AuthInterceptor(this);
   private final Authenticator authenticator = new AuthAuthenticator(this);
   private final Listeners listeners;
 
   private RefreshManager(Builder builder) {
-    this.store = builder.store;
     this.origins = new Origins(builder.origins, builder.allowCleartext);
     this.listeners = new Listeners(builder.listeners.toArray(new AuthListener[0]));
     this.engine = new SingleFlight(builder, listeners);
   }
 
-  /** Returns a builder; every option has a default. */
   public static Builder builder() {
     return new Builder();
   }
@@ -102,6 +99,7 @@ public final class RefreshManager {
    * retry's response over as final.
    */
   public Authenticator authenticator() {
+    origins.authenticatorInUse();
     return authenticator;
   }
 
@@ -122,12 +120,10 @@ public final class RefreshManager {
   }
 
   /**
-   * Clears the tokens from memory and from the store, and tells listeners once. A refresh that is
-   * running is superseded: its result is discarded, calls that got a 401 while waiting for it get
-   * that 401, and calls that had not been sent are sent without a token. In {@linkplain
-   * Builder#queueMode(boolean) queue mode} every queued call ends at once instead: a call that got
-   * a 401 gets it, and a call that was not sent yet fails with an {@link IOException}. Blocks until
-   * the store has been cleared.
+   * Clears the tokens from memory and from the store, and tells listeners once. A running refresh
+   * is superseded: its waiting calls get their 401, or are sent without a token if they were not
+   * sent yet (in {@linkplain Builder#queueMode(boolean) queue mode} those fail with an {@link
+   * IOException}). Blocks until the store has been cleared.
    */
   public void signOut() {
     if (engine.changeSession(null)) {
@@ -163,21 +159,13 @@ public final class RefreshManager {
     return engine.stats();
   }
 
-  boolean mayReceiveToken(HttpUrl url) {
-    return origins.mayReceiveToken(url);
-  }
-
-  void allowOrigin(HttpUrl url) {
-    origins.add(url);
-  }
-
   void countRetry() {
     engine.counters.retries.incrementAndGet();
   }
 
   @Override
   public String toString() {
-    return "RefreshManager{store=" + store + ", origins=" + origins + "}";
+    return "RefreshManager{store=" + engine.store + ", origins=" + origins + "}";
   }
 
   /** Counters of what a {@link RefreshManager} has done since it was built. */
@@ -262,6 +250,7 @@ public final class RefreshManager {
     long backoffInitialMillis = TimeUnit.SECONDS.toMillis(1);
     long backoffMaxMillis = TimeUnit.MINUTES.toMillis(1);
     long refreshTimeoutMillis = TimeUnit.SECONDS.toMillis(60);
+    long maxRetryAfterMillis = TimeUnit.HOURS.toMillis(1);
     boolean queueMode;
     int maxConcurrentRetries = Integer.MAX_VALUE;
     int maxQueuedCalls = Integer.MAX_VALUE;
@@ -292,9 +281,8 @@ public final class RefreshManager {
     }
 
     /**
-     * The executor that runs the {@link RefreshApi} and then releases the waiting calls. Defaults
-     * to a pool of daemon threads that keeps no idle thread. It must not be OkHttp's dispatcher
-     * executor, whose threads the waiting calls may hold.
+     * Runs the {@link RefreshApi}; never OkHttp's dispatcher executor, whose threads calls may
+     * hold. Defaults to a pool of daemon threads that keeps no idle thread.
      */
     public Builder refreshExecutor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor == null");
@@ -309,7 +297,8 @@ public final class RefreshManager {
 
     /**
      * How long before its known expiry an access token counts as expired: a call made then waits
-     * for a refresh before it is sent. Defaults to 30 seconds.
+     * for a refresh before it is sent. A token that lives shorter than twice the leeway uses half
+     * its lifetime instead. Defaults to 30 seconds.
      */
     public Builder expiryLeeway(long leeway, TimeUnit unit) {
       this.leewayMillis = Durations.toMillis("leeway", leeway, unit);
@@ -346,10 +335,11 @@ public final class RefreshManager {
     }
 
     /**
-     * How long the calls waiting for a refresh wait at most. When it runs out they fail with an
-     * {@link java.io.InterruptedIOException}, as for any transient failure. The refresh itself is
-     * not abandoned: its tokens are saved if they arrive later, and no second refresh starts while
-     * it runs. Defaults to 60 seconds; 0 means no limit.
+     * How long the calls waiting for a refresh wait at most; then they fail with an {@link
+     * java.io.InterruptedIOException}. Tokens that arrive within a second timeout are still saved,
+     * and no second refresh starts meanwhile. At twice the timeout the refresh is abandoned (its
+     * thread interrupted, its result ignored) and the next 401 may refresh again. Defaults to 60
+     * seconds; 0 means no limit.
      */
     public Builder refreshTimeout(long timeout, TimeUnit unit) {
       this.refreshTimeoutMillis = Durations.toMillis("timeout", timeout, unit);
@@ -360,6 +350,22 @@ public final class RefreshManager {
     @IgnoreJRERequirement
     public Builder refreshTimeout(Duration timeout) {
       this.refreshTimeoutMillis = Durations.toMillis("timeout", timeout);
+      return this;
+    }
+
+    /**
+     * The longest wait a server's {@code Retry-After} ({@link RefreshFailedException#retryAfter})
+     * can impose on refreshing. Defaults to 1 hour.
+     */
+    public Builder maxRetryAfter(long maxRetryAfter, TimeUnit unit) {
+      this.maxRetryAfterMillis = Durations.toMillis("maxRetryAfter", maxRetryAfter, unit);
+      return this;
+    }
+
+    /** Like {@link #maxRetryAfter(long, TimeUnit)}, for callers with {@code java.time}. */
+    @IgnoreJRERequirement
+    public Builder maxRetryAfter(Duration maxRetryAfter) {
+      this.maxRetryAfterMillis = Durations.toMillis("maxRetryAfter", maxRetryAfter);
       return this;
     }
 
@@ -398,10 +404,7 @@ public final class RefreshManager {
       return this;
     }
 
-    /**
-     * In queue mode, how many retries may run at once; the next starts when one finishes, with a
-     * response or a failure. Defaults to no limit.
-     */
+    /** In queue mode, how many retries may run at once. Defaults to no limit. */
     public Builder maxConcurrentRetries(int maxConcurrentRetries) {
       if (maxConcurrentRetries < 1) {
         throw new IllegalArgumentException("maxConcurrentRetries < 1: " + maxConcurrentRetries);
@@ -411,9 +414,8 @@ public final class RefreshManager {
     }
 
     /**
-     * In queue mode, how many calls may wait at once, for the refresh or for a retry slot. A call
-     * that would go over it fails at once with an {@link IOException}; the calls already waiting
-     * are unaffected. Defaults to no limit.
+     * In queue mode, how many calls may wait at once, for the refresh or a retry slot; one more
+     * fails at once with an {@link IOException}. Defaults to no limit.
      */
     public Builder maxQueuedCalls(int maxQueuedCalls) {
       if (maxQueuedCalls < 1) {
@@ -424,18 +426,15 @@ public final class RefreshManager {
     }
 
     /**
-     * Whether a 401 that cannot be refreshed (there is no {@link RefreshApi} or no refresh token)
-     * clears the tokens. Defaults to false: the tokens are kept and listeners are told once.
+     * Whether a 401 that cannot be refreshed (no {@link RefreshApi} or no refresh token) clears the
+     * tokens. Defaults to false: the tokens are kept and listeners are told once.
      */
     public Builder clearTokensWhenUnrefreshable(boolean clear) {
       this.clearTokensWhenUnrefreshable = clear;
       return this;
     }
 
-    /**
-     * Builds the manager and loads the store once. A store that fails to load is reported to the
-     * listeners, and the manager starts signed out.
-     */
+    /** Builds the manager and loads the store; if that fails, listeners hear it, signed out. */
     public RefreshManager build() {
       if (!queueMode
           && (maxConcurrentRetries != Integer.MAX_VALUE || maxQueuedCalls != Integer.MAX_VALUE)) {

@@ -74,15 +74,23 @@ final class RefreshTask {
     return refreshThread.get() != null;
   }
 
-  /** Starts {@code flight}'s refresh and its timeout. */
+  /**
+   * Starts {@code flight}'s refresh and its timers: its waiters fail at the timeout, and the
+   * refresh is abandoned at twice the timeout, so that no token endpoint can block refreshing for
+   * longer than that.
+   */
   void launch(Flight flight) {
     if (timeoutMillis > 0L) {
       IOException timedOut =
           new InterruptedIOException("token refresh timed out after " + timeoutMillis + " ms");
+      ScheduledExecutorService timer = timer();
       flight.timeout =
-          timer()
-              .schedule(
-                  () -> engine.timeOut(flight, timedOut), timeoutMillis, TimeUnit.MILLISECONDS);
+          timer.schedule(
+              () -> engine.timeOut(flight, timedOut), timeoutMillis, TimeUnit.MILLISECONDS);
+      if (timeoutMillis <= Long.MAX_VALUE / 2) {
+        flight.abandonment =
+            timer.schedule(() -> engine.abandon(flight), 2 * timeoutMillis, TimeUnit.MILLISECONDS);
+      }
     }
     try {
       executor.execute(() -> run(flight));
@@ -109,6 +117,7 @@ final class RefreshTask {
   private void run(Flight flight) {
     Result result;
     refreshThread.set(Boolean.TRUE);
+    flight.runOn(Thread.currentThread());
     try {
       result = refresh(flight.tokens);
     } catch (Error e) {
@@ -118,6 +127,8 @@ final class RefreshTask {
               Outcome.FAILED, new IOException("RefreshApi threw " + e.getClass().getName(), e)));
       throw e;
     } finally {
+      flight.runOn(null);
+      Thread.interrupted(); // An abandonment's interrupt must not reach the executor's next task.
       refreshThread.remove();
     }
     engine.finish(flight, result);

@@ -35,13 +35,12 @@ final class RetryQueue {
   private boolean draining;
   private boolean drainAgain;
 
-  RetryQueue(
-      Object lock, boolean enabled, int maxRunning, int maxQueued, RefreshManager.Clock clock) {
+  RetryQueue(Object lock, RefreshManager.Builder builder) {
     this.lock = lock;
-    this.enabled = enabled;
-    this.maxRunning = maxRunning;
-    this.maxQueued = maxQueued;
-    this.clock = clock;
+    this.enabled = builder.queueMode;
+    this.maxRunning = builder.maxConcurrentRetries;
+    this.maxQueued = builder.maxQueuedCalls;
+    this.clock = builder.clock;
   }
 
   boolean enabled() {

@@ -18,6 +18,9 @@ final class Session {
   private volatile @Nullable Tokens tokens;
   private volatile @Nullable String header;
 
+  /** When calls start to wait for a refresh: the expiry less the leeway; MAX_VALUE for never. */
+  private volatile long refreshAtMillis = Long.MAX_VALUE;
+
   // Guarded by lock.
   private long generation;
   private boolean toldNoRefreshPossible;
@@ -46,16 +49,14 @@ final class Session {
   /** Takes the tokens the store held when the manager was built, as the first generation. */
   void restore(@Nullable Tokens loaded) {
     assert Thread.holdsLock(lock);
-    tokens = loaded;
-    header = headerFor(loaded);
+    set(loaded);
     writer.stage(generation, loaded);
   }
 
   /** Replaces the tokens in a new generation, and stages them for the store. */
   void replace(@Nullable Tokens newTokens) {
     assert Thread.holdsLock(lock);
-    tokens = newTokens;
-    header = headerFor(newTokens);
+    set(newTokens);
     generation++;
     toldNoRefreshPossible = false;
     writer.stage(generation, newTokens);
@@ -71,12 +72,29 @@ final class Session {
     return true;
   }
 
+  private void set(@Nullable Tokens newTokens) {
+    tokens = newTokens;
+    header = headerFor(newTokens);
+    refreshAtMillis = refreshAt(newTokens, clock.currentTimeMillis(), leewayMillis);
+  }
+
+  /**
+   * Returns when calls should start to wait for {@code tokens} to be refreshed. A token that lives
+   * shorter than twice the leeway gets half its remaining lifetime as leeway instead: otherwise it
+   * would count as expired from the moment it arrives, and every call would refresh it.
+   */
+  static long refreshAt(@Nullable Tokens tokens, long now, long leewayMillis) {
+    if (tokens == null || !tokens.hasExpiry()) return Long.MAX_VALUE;
+    long expiresAt = tokens.expiresAtMillis();
+    long remaining = expiresAt - now;
+    long leeway = remaining > 0L ? Math.min(leewayMillis, remaining / 2) : 0L;
+    return expiresAt - leeway;
+  }
+
   /** True if the current access token is known to expire within the leeway. */
   boolean expiresSoon() {
-    Tokens current = tokens;
-    return current != null
-        && current.hasExpiry()
-        && clock.currentTimeMillis() >= current.expiresAtMillis() - leewayMillis;
+    long refreshAt = refreshAtMillis;
+    return refreshAt != Long.MAX_VALUE && clock.currentTimeMillis() >= refreshAt;
   }
 
   /** True if {@code old}, which a proactive refresh replaces, has not expired yet. */

@@ -40,12 +40,12 @@ final class SingleFlight {
 
   final Object lock = new Object();
   private final boolean clearTokensWhenUnrefreshable;
-  private final TokenStore store;
+  final TokenStore store;
   private final Listeners listeners;
   private final Backoff backoff;
   private final StoreWriter writer;
   private final RetryQueue queue;
-  private final RefreshTask task;
+  final RefreshTask task;
   final Session session;
 
   // Guarded by lock for writes; read without it on every request.
@@ -57,13 +57,10 @@ final class SingleFlight {
     this.clearTokensWhenUnrefreshable = builder.clearTokensWhenUnrefreshable;
     this.store = builder.store;
     this.listeners = listeners;
-    RefreshManager.Clock clock = builder.clock;
-    this.backoff = new Backoff(lock, clock, builder.backoffInitialMillis, builder.backoffMaxMillis);
+    this.backoff = new Backoff(lock, builder);
     this.writer = new StoreWriter(lock, builder.store, listeners);
-    this.session = new Session(lock, clock, builder.leewayMillis, writer);
-    this.queue =
-        new RetryQueue(
-            lock, builder.queueMode, builder.maxConcurrentRetries, builder.maxQueuedCalls, clock);
+    this.session = new Session(lock, builder.clock, builder.leewayMillis, writer);
+    this.queue = new RetryQueue(lock, builder);
     this.task = new RefreshTask(this, builder, writer, listeners);
   }
 
@@ -193,10 +190,11 @@ final class SingleFlight {
   private Decision decideUnauthorized(String sentHeader) {
     assert Thread.holdsLock(lock);
     if (session.tokens() == null) return Decision.PASS_THROUGH; // Signed out since it was sent.
-    if (!sentHeader.equals(session.header()))
-      return Decision.STALE; // Another refresh finished meanwhile.
     Flight running = flight;
+    // Checked first: in queue mode a stale 401's retry waits in the queue too.
     if (queue.isFull(running != null ? running.size() : 0)) return Decision.QUEUE_FULL;
+    // Another refresh finished after the call was sent: retry with the new token.
+    if (!sentHeader.equals(session.header())) return Decision.STALE;
     if (running != null) {
       // A timed-out refresh still runs: wait for neither it nor a second one.
       return running.state == Flight.State.RUNNING ? Decision.JOIN : Decision.FAIL_FAST;
@@ -216,12 +214,13 @@ final class SingleFlight {
    */
   boolean changeSession(@Nullable Tokens newTokens) {
     boolean hadTokens;
+    Flight running;
     Waiter superseded = null;
     Waiter dropped = null;
     long target;
     synchronized (lock) {
       hadTokens = session.tokens() != null;
-      Flight running = flight;
+      running = flight;
       if (running != null) {
         flight = null;
         superseded = running.detachAll();
@@ -235,6 +234,8 @@ final class SingleFlight {
       backoff.reset();
       target = session.generation();
     }
+    // A superseded refresh must not report a timeout later: its result is no longer wanted.
+    if (running != null) running.cancelTimeout();
     writer.flush(target);
     Waiter.release(
         superseded,
@@ -253,6 +254,7 @@ final class SingleFlight {
     IOException failedNow = null;
     long target;
     synchronized (lock) {
+      if (done.state == Flight.State.ABANDONED) return; // Too late: the next 401 refreshes again.
       if (flight == done) flight = null;
       boolean timedOut = done.state == Flight.State.TIMED_OUT;
       done.state = Flight.State.FINISHED;
@@ -303,24 +305,38 @@ final class SingleFlight {
   void timeOut(Flight timedOut, IOException failure) {
     Waiter waiters;
     Outcome outcome;
+    boolean current;
     synchronized (lock) {
       if (timedOut.state != Flight.State.RUNNING) return;
       timedOut.state = Flight.State.TIMED_OUT;
       waiters = timedOut.detachAll();
-      if (timedOut.generation == session.generation()) {
+      current = timedOut.generation == session.generation();
+      if (current) {
         counters.refreshesFailed++;
         backoff.recordFailure(failure);
       }
       outcome = oldTokenUsable(timedOut) ? Outcome.FAILED_OLD_TOKEN_VALID : Outcome.FAILED;
     }
-    listeners.refreshFailed(failure);
+    if (current) listeners.refreshFailed(failure);
     Waiter.release(waiters, outcome, failure, queue);
   }
 
   /**
-   * Removes {@code waiter} from the flight or the queue that holds it. Returns true if it was
-   * removed, and so will never be completed here; false if it was already completed or never
-   * waited.
+   * Gives up on {@code late}, which has run for twice the refresh timeout: the next 401 may start a
+   * new refresh, and whatever {@code late} returns is ignored.
+   */
+  void abandon(Flight late) {
+    synchronized (lock) {
+      if (late.state != Flight.State.TIMED_OUT) return;
+      late.state = Flight.State.ABANDONED;
+      if (flight == late) flight = null;
+    }
+    late.interruptRunner();
+  }
+
+  /**
+   * Removes {@code waiter} from its flight or queue. Returns true if it was removed, and so will
+   * never be completed here; false if it was already completed or never waited.
    */
   boolean cancel(Waiter waiter) {
     synchronized (lock) {
@@ -338,10 +354,7 @@ final class SingleFlight {
     synchronized (lock) {
       canceled = queue.take(group, flight);
     }
-    int count = 0;
-    for (Waiter w = canceled; w != null; w = w.next) count++;
-    Waiter.release(canceled, Outcome.CANCELED, new IOException(reason), queue);
-    return count;
+    return Waiter.release(canceled, Outcome.CANCELED, new IOException(reason), queue);
   }
 
   List<QueuedCall> queuedCalls() {

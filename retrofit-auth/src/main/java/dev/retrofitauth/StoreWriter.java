@@ -1,5 +1,7 @@
 package dev.retrofitauth;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -44,9 +46,14 @@ final class StoreWriter {
     }
   }
 
-  /** Writes the state of generation {@code target}, or a newer one, to the store. */
+  /**
+   * Writes the state of generation {@code target}, or a newer one, to the store. Failures are told
+   * to the listeners after this thread has stopped writing, so that a listener may call any method
+   * of the manager, {@code signOut()} included, without waiting for itself.
+   */
   void flush(long target) {
     assert !Thread.holdsLock(lock);
+    List<Exception> failures = null;
     boolean interrupted = false;
     try {
       synchronized (lock) {
@@ -67,7 +74,7 @@ final class StoreWriter {
           if (writtenGeneration >= stagedGeneration) {
             writing = false;
             lock.notifyAll();
-            return;
+            break;
           }
           toWrite = staged;
           generation = stagedGeneration;
@@ -81,7 +88,8 @@ final class StoreWriter {
           }
         } catch (Exception e) {
           ok = false;
-          listeners.storeFailed(e);
+          if (failures == null) failures = new ArrayList<>();
+          failures.add(e);
         }
         synchronized (lock) {
           writtenGeneration = generation;
@@ -91,6 +99,9 @@ final class StoreWriter {
       }
     } finally {
       if (interrupted) Thread.currentThread().interrupt();
+    }
+    if (failures != null) {
+      for (Exception failure : failures) listeners.storeFailed(failure);
     }
   }
 }

@@ -29,7 +29,7 @@ final class Unauthorized {
     if (sent.tag(AuthMark.class) != AuthMark.ATTACHED) return null;
     String header = sent.header(AuthInterceptor.AUTHORIZATION);
     if (header == null) return null; // OkHttp removed it on a redirect to another origin.
-    if (!auth.mayReceiveToken(sent.url())) return null;
+    if (!auth.origins.mayReceiveToken(sent.url())) return null;
     RequestBody body = sent.body();
     if (body != null && body.isOneShot()) return null; // It cannot be sent again.
     return header;

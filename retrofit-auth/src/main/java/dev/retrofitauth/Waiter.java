@@ -79,12 +79,14 @@ abstract class Waiter {
    * Completes every waiter of the chain that starts at {@code head} with {@code outcome}: the one
    * place where a waiting call learns what became of its refresh. In queue mode the calls that may
    * proceed go to the retry queue instead. A callback that throws does not keep the others waiting.
+   * Returns how many waiters there were.
    */
-  static void release(
+  static int release(
       @Nullable Waiter head, Outcome outcome, @Nullable IOException cause, RetryQueue queue) {
     RuntimeException thrown = null;
     Waiter retries = null;
-    for (Waiter w = head; w != null; ) {
+    int count = 0;
+    for (Waiter w = head; w != null; count++) {
       Waiter next = w.next;
       w.prev = null;
       w.next = null;
@@ -112,6 +114,7 @@ abstract class Waiter {
     }
     if (retries != null) queue.offer(reverse(retries));
     if (thrown != null) throw thrown;
+    return count;
   }
 
   private static @Nullable Waiter reverse(@Nullable Waiter head) {

@@ -40,7 +40,8 @@ final class AuthenticatorTest {
             });
     fixture = Fixture.create(RefreshManager.builder().refreshApi(refreshApi));
     client = fixture.client.newBuilder().authenticator(fixture.auth.authenticator()).build();
-    fixture.auth.allowOrigin(fixture.server.server.url("/")); // Plain calls: no Retrofit to add it.
+    fixture.auth.origins.factoryServes(
+        fixture.server.server.url("/")); // As the fixture's Retrofit does.
     fixture.server.acceptOnly("other");
   }
 

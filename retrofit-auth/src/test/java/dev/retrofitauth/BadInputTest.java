@@ -200,11 +200,11 @@ final class BadInputTest {
             server,
             auth,
             new okhttp3.OkHttpClient.Builder().addInterceptor(auth.interceptor()).build())) {
-      auth.signIn(Tokens.of("old", "r1", now[0] + 10_001));
+      auth.signIn(Tokens.of("old", "r1", now[0] + 20_001));
       fixture.create(Api.class).me().execute();
-      assertEquals(0, refreshApi.calls.get()); // 10.001 s left: outside the 10 s leeway.
+      assertEquals(0, refreshApi.calls.get()); // 20.001 s left: outside the 10 s leeway.
 
-      now[0] += 2;
+      now[0] += 10_002;
       assertEquals(200, fixture.create(Api.class).me().execute().code());
       assertEquals(1, refreshApi.calls.get()); // Inside it: refreshed before sending.
     }

@@ -113,6 +113,8 @@ final class LifecycleTest {
           throw down;
         });
 
+    // A token that lives 10 s gets half its lifetime as leeway: 6 s in, it is inside it.
+    now.set(T0 + 6_000);
     Response<String> response = api.me().execute(); // Inside the leeway, not yet expired.
 
     assertEquals(200, response.code());
@@ -293,9 +295,18 @@ final class LifecycleTest {
 
   @Test
   void listenerThatThrowsDoesNotBreakCalls() throws Exception {
+    java.util.List<Throwable> uncaught = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.ExecutorService refreshThreads =
+        java.util.concurrent.Executors.newSingleThreadExecutor(
+            r -> {
+              Thread thread = new Thread(r, "refresh");
+              thread.setUncaughtExceptionHandler((t, e) -> uncaught.add(e));
+              return thread;
+            });
     Api api =
         start(
             RefreshManager.builder()
+                .refreshExecutor(refreshThreads)
                 .addListener(
                     new AuthListener() {
                       @Override
@@ -308,6 +319,40 @@ final class LifecycleTest {
 
     assertEquals(200, api.me().execute().code());
     assertEquals(Arrays.asList("refreshed"), listener.events); // Later listeners still hear it.
+    // Not swallowed: the refresh thread's uncaught-exception handler gets it, after the others.
+    assertEquals(1, uncaught.size());
+    assertEquals("listener bug", uncaught.get(0).getMessage());
+    refreshThreads.shutdown();
+  }
+
+  /** A listener's exception used to be swallowed with nothing logged (item 17). */
+  @Test
+  void listenerExceptionReachesTheThreadsUncaughtExceptionHandler() throws Exception {
+    start(RefreshManager.builder(), Tokens.of("old", "r1"));
+    RecordingListener second = new RecordingListener();
+    RefreshManager auth =
+        RefreshManager.builder()
+            .addListener(
+                new AuthListener() {
+                  @Override
+                  public void onSignedIn() {
+                    throw new IllegalStateException("first listener bug");
+                  }
+                })
+            .addListener(second)
+            .build();
+    java.util.List<Throwable> uncaught = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Thread thread = Thread.currentThread();
+    Thread.UncaughtExceptionHandler previous = thread.getUncaughtExceptionHandler();
+    thread.setUncaughtExceptionHandler((t, e) -> uncaught.add(e));
+    try {
+      auth.signIn(Tokens.of("a", "r"));
+    } finally {
+      thread.setUncaughtExceptionHandler(previous);
+    }
+    assertEquals(Arrays.asList("signedIn"), second.events);
+    assertEquals(1, uncaught.size());
+    assertEquals("first listener bug", uncaught.get(0).getMessage());
   }
 
   private java.util.List<String> authorizations() {

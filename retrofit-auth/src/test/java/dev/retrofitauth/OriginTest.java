@@ -2,6 +2,7 @@ package dev.retrofitauth;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.retrofitauth.Services.Api;
 import dev.retrofitauth.internal.Internal;
@@ -94,6 +95,7 @@ final class OriginTest {
   @Test
   void plainOkHttpCallToUnlistedOriginGetsNoToken() throws Exception {
     other.enqueue(new MockResponse().setBody("image"));
+    fixture.create(Api.class).me().execute(); // The factory allows the API's origin.
 
     fixture.client.newCall(new Request.Builder().url(other.url("/img")).build()).execute().close();
 
@@ -102,7 +104,15 @@ final class OriginTest {
 
   @Test
   void cleartextToNonLoopbackHostNeverCarriesToken() throws Exception {
-    assertEquals(null, sentAuthorization("http://api.example.test/", false));
+    // The call fails before it is sent, and says why.
+    IOException e =
+        assertThrows(IOException.class, () -> sentAuthorization("http://api.example.test/", false));
+    assertEquals(
+        "auth.interceptor() withheld the token from http://api.example.test:80: tokens never go"
+            + " over cleartext HTTP except to loopback. Use https, or"
+            + " RefreshManager.Builder.allowCleartext(true) on a trusted network (for example an"
+            + " emulator's host during development).",
+        e.getMessage());
     assertEquals("Bearer old", sentAuthorization("https://api.example.test/", false));
     assertEquals("Bearer old", sentAuthorization("http://api.example.test/", true));
   }

@@ -37,6 +37,7 @@ public final class Benchmarks {
     long apiDelayMillis = 5;
     int memoryCalls = 10_000;
     int memoryRuns = 3;
+    boolean jmh = true;
 
     static Config quick() {
       Config c = new Config();
@@ -66,7 +67,10 @@ public final class Benchmarks {
 
   public static void main(String[] args) throws Exception {
     boolean quick = args.length > 0 && args[0].equals("--quick");
-    run(quick ? Config.quick() : new Config(), System.out);
+    Config config = quick ? Config.quick() : new Config();
+    // --storms: sections 2 to 4 only, to compare refresh storms before and after a change.
+    if (args.length > 0 && args[0].equals("--storms")) config.jmh = false;
+    run(config, System.out);
   }
 
   static Report run(Config config, PrintStream out) throws Exception {
@@ -90,7 +94,8 @@ public final class Benchmarks {
             .threads(1)
             .addProfiler(GCProfiler.class)
             .shouldDoGC(true);
-    Collection<RunResult> results = new Runner(options.build()).run();
+    Collection<RunResult> results =
+        config.jmh ? new Runner(options.build()).run() : new ArrayList<RunResult>();
     report.jmh.addAll(results);
     out.println("## 1. Per-call overhead (JMH, ops/ms, same run)");
     out.println();
@@ -98,7 +103,7 @@ public final class Benchmarks {
         "| call | bare Retrofit | + header interceptor | with retrofit-auth | auth / bare |"
             + " auth / header | alloc bare / header / auth (B/op) |");
     out.println("|---|---|---|---|---|---|---|");
-    for (String kind : new String[] {"Execute", "Enqueue"}) {
+    for (String kind : config.jmh ? new String[] {"Execute", "Enqueue"} : new String[0]) {
       RunResult bare = find(results, "bare" + kind);
       RunResult header = find(results, "header" + kind);
       RunResult auth = find(results, "auth" + kind);
