@@ -1,0 +1,48 @@
+package dev.retrofitauth.oauth2;
+
+import dev.retrofitauth.internal.Internal;
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.List;
+import okhttp3.Authenticator;
+import okhttp3.Interceptor;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+
+/**
+ * The client that sends token requests: a copy of the app's client, so that its timeouts, TLS and
+ * proxy apply, without retrofit-auth's interceptor and authenticator. Immutable and thread-safe.
+ */
+final class TokenEndpointClient {
+  private final OkHttpClient client;
+
+  TokenEndpointClient(OkHttpClient appClient) {
+    this.client = derive(appClient);
+  }
+
+  /**
+   * Returns a copy of {@code client} without retrofit-auth's interceptor and authenticator: the
+   * refresh request must never carry the access token, nor wait for the refresh it is part of.
+   */
+  private static OkHttpClient derive(OkHttpClient client) {
+    OkHttpClient.Builder builder = client.newBuilder();
+    removeAuth(builder.interceptors());
+    removeAuth(builder.networkInterceptors());
+    if (Internal.isAuthComponent(client.authenticator())) {
+      builder.authenticator(Authenticator.NONE);
+    }
+    return builder.build();
+  }
+
+  private static void removeAuth(List<Interceptor> interceptors) {
+    for (Iterator<Interceptor> i = interceptors.iterator(); i.hasNext(); ) {
+      if (Internal.isAuthComponent(i.next())) i.remove();
+    }
+  }
+
+  /** Sends {@code request}. The caller closes the response. */
+  Response execute(Request request) throws IOException {
+    return client.newCall(request).execute();
+  }
+}

@@ -1,0 +1,105 @@
+package dev.retrofitauth.oauth2;
+
+import com.squareup.moshi.JsonReader;
+import dev.retrofitauth.RefreshFailedException;
+import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.RefreshRejectedException;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Maps a token endpoint's error response (RFC 6749 §5.2) to the exception that tells the manager
+ * what to do next. Immutable and thread-safe.
+ */
+final class TokenErrorMapper {
+  private static final Set<String> CONFIGURATION_ERRORS =
+      Collections.unmodifiableSet(
+          new HashSet<>(
+              Arrays.asList(
+                  "invalid_client",
+                  "unauthorized_client",
+                  "unsupported_grant_type",
+                  "invalid_scope",
+                  "invalid_request")));
+
+  private final RefreshManager.Clock clock;
+
+  TokenErrorMapper(RefreshManager.Clock clock) {
+    this.clock = clock;
+  }
+
+  /** Returns the exception for {@code response}, which is not a 2xx. */
+  IOException toException(Response response) {
+    int code = response.code();
+    String error = readErrorCode(response.body());
+    if ("invalid_grant".equals(error)) {
+      return new RefreshRejectedException(
+          "the token endpoint rejected the refresh token (HTTP " + code + ", invalid_grant)");
+    }
+    if (code == 408 || code == 429 || code >= 500) {
+      String message = "the token endpoint answered HTTP " + code;
+      long retryAfter = retryAfterMillis(response);
+      if (retryAfter > 0L) {
+        return RefreshFailedException.retryAfter(
+            message + ", retry after " + retryAfter + " ms", retryAfter, TimeUnit.MILLISECONDS);
+      }
+      return new IOException(message);
+    }
+    String detail = "HTTP " + code + (error != null ? ", " + error : "");
+    if (code == 401 || (error != null && CONFIGURATION_ERRORS.contains(error))) {
+      return RefreshFailedException.permanent(
+          "the token endpoint refused the client's request ("
+              + detail
+              + "): check the client id, secret, authentication method, grant type and scope");
+    }
+    return RefreshFailedException.permanent(
+        "the token endpoint answered " + detail + ": check the token endpoint URL");
+  }
+
+  private long retryAfterMillis(Response response) {
+    String value = response.header("Retry-After");
+    if (value == null) return 0L;
+    try {
+      long seconds = Long.parseLong(value.trim());
+      return seconds > 0 ? TimeUnit.SECONDS.toMillis(seconds) : 0L;
+    } catch (NumberFormatException notSeconds) {
+      Date date = response.headers().getDate("Retry-After");
+      if (date == null) return 0L;
+      // An HTTP date is in the server's clock: measure it from the server's Date when it has one.
+      Date serverNow = response.headers().getDate("Date");
+      long now = serverNow != null ? serverNow.getTime() : clock.currentTimeMillis();
+      return Math.max(0L, date.getTime() - now);
+    }
+  }
+
+  private static @Nullable String readErrorCode(@Nullable ResponseBody body) {
+    if (body == null) return null;
+    try {
+      JsonReader reader = JsonReader.of(body.source());
+      String error = null;
+      reader.beginObject();
+      while (reader.hasNext()) {
+        if (reader.nextName().equals("error") && reader.peek() == JsonReader.Token.STRING) {
+          error = reader.nextString();
+        } else {
+          reader.skipValue();
+        }
+      }
+      reader.endObject();
+      // RFC 6749 §5.2 limits error codes to printable ASCII; anything else is not echoed.
+      return error != null && error.matches("[\\x20-\\x21\\x23-\\x5B\\x5D-\\x7E]{1,64}")
+          ? error
+          : null;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+}
