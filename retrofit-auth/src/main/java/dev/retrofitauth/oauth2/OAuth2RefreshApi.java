@@ -40,6 +40,8 @@ import org.jspecify.annotations.Nullable;
  *       client is misconfigured; the manager keeps the tokens and does not try again until the next
  *       sign-in.
  *   <li>408, 429 and 5xx: a transient failure, with the server's {@code Retry-After} honoured.
+ *   <li>A redirect: a transient {@link IOException}. Redirects are not followed, so that the
+ *       refresh token and the client secret go only to the configured endpoint.
  *   <li>A network failure, or a 200 whose body is not a usable token response: a transient {@link
  *       IOException}.
  * </ul>
@@ -161,8 +163,8 @@ public final class OAuth2RefreshApi implements RefreshApi {
 
     /**
      * The client to send the refresh with. Its configuration (timeouts, TLS, proxy) is kept, but
-     * retrofit-auth's interceptor and authenticator are removed from the copy that is used.
-     * Defaults to a new {@link OkHttpClient}.
+     * retrofit-auth's interceptor and authenticator are removed from the copy that is used, and
+     * that copy does not follow redirects. Defaults to a new {@link OkHttpClient}.
      */
     public Builder client(OkHttpClient client) {
       this.client = Objects.requireNonNull(client, "client == null");

@@ -12,7 +12,8 @@ import okhttp3.Response;
 
 /**
  * The client that sends token requests: a copy of the app's client, so that its timeouts, TLS and
- * proxy apply, without retrofit-auth's interceptor and authenticator. Immutable and thread-safe.
+ * proxy apply, without retrofit-auth's interceptor and authenticator, and without redirects.
+ * Immutable and thread-safe.
  */
 final class TokenEndpointClient {
   private final OkHttpClient client;
@@ -23,10 +24,13 @@ final class TokenEndpointClient {
 
   /**
    * Returns a copy of {@code client} without retrofit-auth's interceptor and authenticator: the
-   * refresh request must never carry the access token, nor wait for the refresh it is part of.
+   * refresh request must never carry the access token, nor wait for the refresh it is part of. It
+   * does not follow redirects: the refresh token and the client secret go to the configured
+   * endpoint and nowhere else.
    */
   private static OkHttpClient derive(OkHttpClient client) {
-    OkHttpClient.Builder builder = client.newBuilder();
+    OkHttpClient.Builder builder =
+        client.newBuilder().followRedirects(false).followSslRedirects(false);
     removeAuth(builder.interceptors());
     removeAuth(builder.networkInterceptors());
     if (Internal.isAuthComponent(client.authenticator())) {
@@ -41,8 +45,22 @@ final class TokenEndpointClient {
     }
   }
 
-  /** Sends {@code request}. The caller closes the response. */
+  /**
+   * Sends {@code request}. The caller closes the response.
+   *
+   * @throws IOException if the call failed, or the endpoint answered with a redirect.
+   */
   Response execute(Request request) throws IOException {
-    return client.newCall(request).execute();
+    Response response = client.newCall(request).execute();
+    int code = response.code();
+    if (code >= 300 && code < 400) {
+      response.close();
+      throw new IOException(
+          "the token endpoint redirected (HTTP "
+              + code
+              + "): this helper does not follow redirects, so that the refresh token and client"
+              + " secret go only to the configured endpoint; configure the final URL");
+    }
+    return response;
   }
 }

@@ -62,14 +62,14 @@ final class OAuth2RefreshApiTest {
   }
 
   /** Formats an HTTP date (RFC 7231 IMF-fixdate) without OkHttp's internals. */
-  private static String httpDate(long millis) {
+  static String httpDate(long millis) {
     java.text.SimpleDateFormat format =
         new java.text.SimpleDateFormat("EEE, dd MMM yyyy HH:mm:ss 'GMT'", java.util.Locale.US);
     format.setTimeZone(java.util.TimeZone.getTimeZone("GMT"));
     return format.format(new Date(millis));
   }
 
-  private static MockResponse json(int code, String body) {
+  static MockResponse json(int code, String body) {
     return new MockResponse()
         .setResponseCode(code)
         .setHeader("Content-Type", "application/json")
