@@ -48,10 +48,22 @@ final class TokenEndpointClient {
   /**
    * Sends {@code request}. The caller closes the response.
    *
-   * @throws IOException if the call failed, or the endpoint answered with a redirect.
+   * @throws IOException if the call failed, the HTTP client threw a {@link RuntimeException}, or
+   *     the endpoint answered with a redirect.
    */
   Response execute(Request request) throws IOException {
-    Response response = client.newCall(request).execute();
+    Response response;
+    try {
+      response = client.newCall(request).execute();
+    } catch (RuntimeException e) {
+      // OkHttp itself throws NumberFormatException for a 503 whose Retry-After exceeds an int,
+      // and an app's interceptor may throw anything. Either way the refresh failed, for now.
+      throw new IOException(
+          "the call to the token endpoint failed inside the HTTP client ("
+              + e.getClass().getSimpleName()
+              + ")",
+          e);
+    }
     int code = response.code();
     if (code >= 300 && code < 400) {
       response.close();

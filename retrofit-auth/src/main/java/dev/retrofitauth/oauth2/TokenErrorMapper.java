@@ -64,20 +64,35 @@ final class TokenErrorMapper {
         "the token endpoint answered " + detail + ": check the token endpoint URL");
   }
 
+  /**
+   * Returns the delay the server asked for, in milliseconds, or 0. A delay too large for a {@code
+   * long} saturates to {@link Long#MAX_VALUE}: passing it on is safe, because the manager caps it.
+   */
   private long retryAfterMillis(Response response) {
     String value = response.header("Retry-After");
     if (value == null) return 0L;
-    try {
-      long seconds = Long.parseLong(value.trim());
-      return seconds > 0 ? TimeUnit.SECONDS.toMillis(seconds) : 0L;
-    } catch (NumberFormatException notSeconds) {
-      Date date = response.headers().getDate("Retry-After");
-      if (date == null) return 0L;
-      // An HTTP date is in the server's clock: measure it from the server's Date when it has one.
-      Date serverNow = response.headers().getDate("Date");
-      long now = serverNow != null ? serverNow.getTime() : clock.currentTimeMillis();
-      return Math.max(0L, date.getTime() - now);
+    long seconds = parseSeconds(value.trim());
+    if (seconds >= 0L) return TimeUnit.SECONDS.toMillis(seconds); // Saturates.
+    Date date = response.headers().getDate("Retry-After");
+    if (date == null) return 0L;
+    // An HTTP date is in the server's clock: measure it from the server's Date when it has one.
+    Date serverNow = response.headers().getDate("Date");
+    long now = serverNow != null ? serverNow.getTime() : clock.currentTimeMillis();
+    return Math.max(0L, date.getTime() - now);
+  }
+
+  /** Parses RFC 9110's {@code delay-seconds}, saturating at {@link Long#MAX_VALUE}; -1 if not. */
+  private static long parseSeconds(String value) {
+    if (value.isEmpty()) return -1L;
+    long seconds = 0L;
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < '0' || c > '9') return -1L;
+      int digit = c - '0';
+      // Once saturated it stays so, and the loop goes on to check that the rest are digits.
+      seconds = seconds > (Long.MAX_VALUE - digit) / 10 ? Long.MAX_VALUE : seconds * 10 + digit;
     }
+    return seconds;
   }
 
   private static @Nullable String readErrorCode(@Nullable ResponseBody body) {

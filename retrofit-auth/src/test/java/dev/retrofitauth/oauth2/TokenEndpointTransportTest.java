@@ -3,6 +3,7 @@ package dev.retrofitauth.oauth2;
 import static dev.retrofitauth.oauth2.OAuth2RefreshApiTest.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.retrofitauth.RefreshFailedException;
@@ -63,5 +64,19 @@ final class TokenEndpointTransportTest {
     } finally {
       elsewhere.shutdown();
     }
+  }
+
+  /** OkHttp's own 503 handling parses {@code Retry-After} as an int and throws past execute(). */
+  @Test
+  void runtimeExceptionFromHttpClientIsTransientIoException() {
+    server.enqueue(new MockResponse().setResponseCode(503).setHeader("Retry-After", "99999999999"));
+
+    IOException e = assertThrows(IOException.class, () -> builder().build().refresh(CURRENT));
+
+    assertFalse(e instanceof RefreshFailedException);
+    assertEquals(
+        "the call to the token endpoint failed inside the HTTP client (NumberFormatException)",
+        e.getMessage());
+    assertInstanceOf(NumberFormatException.class, e.getCause());
   }
 }
