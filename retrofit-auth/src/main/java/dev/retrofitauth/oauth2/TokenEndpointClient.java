@@ -9,6 +9,10 @@ import okhttp3.Interceptor;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
+import okhttp3.ResponseBody;
+import okio.Buffer;
+import okio.BufferedSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The client that sends token requests: a copy of the app's client, so that its timeouts, TLS and
@@ -16,6 +20,12 @@ import okhttp3.Response;
  * Immutable and thread-safe.
  */
 final class TokenEndpointClient {
+  /**
+   * The most of a response body that is read. A token response is a few kilobytes, and it is held
+   * in memory whole; a larger body is a broken or hostile server.
+   */
+  static final long MAX_BODY_BYTES = 1024 * 1024;
+
   private final OkHttpClient client;
 
   TokenEndpointClient(OkHttpClient appClient) {
@@ -74,5 +84,20 @@ final class TokenEndpointClient {
               + " secret go only to the configured endpoint; configure the final URL");
     }
     return response;
+  }
+
+  /**
+   * Returns the whole body of {@code response}, or null if it is larger than {@link
+   * #MAX_BODY_BYTES}. A larger body is not read to its end: at most {@code MAX_BODY_BYTES} and one
+   * segment are. The thread's interrupt ends a read that waits for a slow body, with an {@link
+   * java.io.InterruptedIOException}.
+   */
+  static @Nullable Buffer readBody(Response response) throws IOException {
+    ResponseBody body = response.body();
+    if (body == null) return new Buffer();
+    if (body.contentLength() > MAX_BODY_BYTES) return null;
+    BufferedSource source = body.source();
+    if (source.request(MAX_BODY_BYTES + 1)) return null;
+    return source.getBuffer();
   }
 }

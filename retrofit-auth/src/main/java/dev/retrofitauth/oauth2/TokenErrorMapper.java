@@ -1,5 +1,6 @@
 package dev.retrofitauth.oauth2;
 
+import com.squareup.moshi.JsonDataException;
 import com.squareup.moshi.JsonReader;
 import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshManager;
@@ -12,7 +13,7 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
+import okio.Buffer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -36,10 +37,14 @@ final class TokenErrorMapper {
     this.clock = clock;
   }
 
-  /** Returns the exception for {@code response}, which is not a 2xx. */
-  IOException toException(Response response) {
+  /**
+   * Returns the exception for {@code response}, which is not a 2xx.
+   *
+   * @throws IOException if reading the body failed; an interrupt, for one, is never swallowed.
+   */
+  IOException toException(Response response) throws IOException {
     int code = response.code();
-    String error = readErrorCode(response.body());
+    String error = readErrorCode(response);
     if ("invalid_grant".equals(error)) {
       return new RefreshRejectedException(
           "the token endpoint rejected the refresh token (HTTP " + code + ", invalid_grant)");
@@ -95,10 +100,12 @@ final class TokenErrorMapper {
     return seconds;
   }
 
-  private static @Nullable String readErrorCode(@Nullable ResponseBody body) {
-    if (body == null) return null;
+  /** Returns the {@code error} of an error response's JSON body, or null. */
+  private static @Nullable String readErrorCode(Response response) throws IOException {
+    Buffer body = TokenEndpointClient.readBody(response);
+    if (body == null) return null; // Too large to be an OAuth error: go by the status code.
     try {
-      JsonReader reader = JsonReader.of(body.source());
+      JsonReader reader = JsonReader.of(body);
       String error = null;
       reader.beginObject();
       while (reader.hasNext()) {
@@ -113,7 +120,8 @@ final class TokenErrorMapper {
       return error != null && error.matches("[\\x20-\\x21\\x23-\\x5B\\x5D-\\x7E]{1,64}")
           ? error
           : null;
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | JsonDataException notJson) {
+      // Only a parse error: the body is in memory, so the I/O is over.
       return null;
     }
   }

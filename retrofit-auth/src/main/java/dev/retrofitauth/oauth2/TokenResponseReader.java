@@ -11,7 +11,7 @@ import java.io.IOException;
 import java.util.Date;
 import java.util.concurrent.TimeUnit;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
+import okio.Buffer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -27,7 +27,7 @@ final class TokenResponseReader {
   /**
    * Returns the tokens in {@code response}, a 2xx answer to a request sent at {@code sentAt}.
    *
-   * @throws IOException if the body is not a usable token response.
+   * @throws IOException if the body is not a usable token response, or reading it failed.
    */
   Tokens read(Response response, long sentAt) throws IOException {
     long receivedAt = clock.currentTimeMillis();
@@ -35,10 +35,15 @@ final class TokenResponseReader {
     String refresh = null;
     String tokenType = null;
     long expiresIn = -1L;
-    ResponseBody body = response.body();
-    if (body == null) throw new IOException("the token response has no body");
+    Buffer body = TokenEndpointClient.readBody(response);
+    if (body == null) {
+      throw new IOException(
+          "the token response is larger than 1 MiB ("
+              + TokenEndpointClient.MAX_BODY_BYTES
+              + " bytes), the most this helper reads");
+    }
     try {
-      JsonReader reader = JsonReader.of(body.source());
+      JsonReader reader = JsonReader.of(body);
       reader.beginObject();
       while (reader.hasNext()) {
         switch (reader.nextName()) {
