@@ -10,6 +10,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.util.Date;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import okhttp3.Response;
 import okio.Buffer;
 import org.jspecify.annotations.Nullable;
@@ -18,6 +19,10 @@ import org.jspecify.annotations.Nullable;
  * Reads a successful token response (RFC 6749 §5.1) into {@link Tokens}. Immutable and thread-safe.
  */
 final class TokenResponseReader {
+  /** A JSON number (RFC 8259 §6), leading zeros allowed; not Java's NaN, Infinity or hex forms. */
+  private static final Pattern JSON_NUMBER =
+      Pattern.compile("-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?");
+
   private final RefreshManager.Clock clock;
 
   TokenResponseReader(RefreshManager.Clock clock) {
@@ -82,12 +87,15 @@ final class TokenResponseReader {
     long expiresAt;
     if (expiresIn >= 0L) {
       // Relative, so the device clock's error cancels out. Counted from when the request left,
-      // which errs on the early side by one round trip.
-      expiresAt = sentAt + TimeUnit.SECONDS.toMillis(expiresIn);
+      // which errs on the early side by one round trip. Both steps saturate: a huge expires_in
+      // means "no expiry soon", never an expiry in the past.
+      expiresAt = saturatedAdd(sentAt, TimeUnit.SECONDS.toMillis(expiresIn));
     } else {
       long exp = Jwts.expiresAtMillis(access);
       expiresAt =
-          exp == Tokens.NO_EXPIRY ? Tokens.NO_EXPIRY : exp + clockSkew(response, receivedAt);
+          exp == Tokens.NO_EXPIRY
+              ? Tokens.NO_EXPIRY
+              : saturatedAdd(exp, clockSkew(response, receivedAt));
       if (expiresAt < 0L) expiresAt = Tokens.NO_EXPIRY;
     }
     try {
@@ -113,21 +121,30 @@ final class TokenResponseReader {
     return reader.nextString();
   }
 
-  /** Reads {@code expires_in}, which some servers send as a string. */
+  /**
+   * Reads {@code expires_in} in whole seconds, saturating at {@link Long#MAX_VALUE}; -1 if it is
+   * null, negative or not a number. Some servers send a string, or a fraction. A value that does
+   * not parse is ignored, not a failure: the server has already rotated the refresh token, and the
+   * new one must reach the store.
+   */
   private static long nextSecondsOrMinusOne(JsonReader reader) throws IOException {
     JsonReader.Token token = reader.peek();
-    if (token == JsonReader.Token.NULL) {
-      reader.nextNull();
+    if (token != JsonReader.Token.NUMBER && token != JsonReader.Token.STRING) {
+      reader.skipValue();
       return -1L;
     }
-    if (token != JsonReader.Token.NUMBER && token != JsonReader.Token.STRING) {
-      throw new JsonDataException("expected a number");
-    }
-    try {
-      long seconds = reader.nextLong();
-      return seconds >= 0 ? seconds : -1L;
-    } catch (NumberFormatException | JsonDataException e) {
-      throw new JsonDataException("expected a number");
-    }
+    String value = reader.nextString(); // A number's literal text, as the server wrote it.
+    if (!JSON_NUMBER.matcher(value).matches()) return -1L;
+    double seconds = Double.parseDouble(value);
+    // The cast drops the fraction and saturates at Long.MAX_VALUE (JLS §5.1.3).
+    return seconds >= 0 ? (long) seconds : -1L;
+  }
+
+  /** Returns {@code a + b}, or the nearest long if that overflows. */
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    // Overflow if a and b have the same sign and the sum has the other one (Hacker's Delight 2-13).
+    if (((a ^ sum) & (b ^ sum)) < 0) return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+    return sum;
   }
 }
