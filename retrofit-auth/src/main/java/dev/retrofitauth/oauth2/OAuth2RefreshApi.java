@@ -34,12 +34,15 @@ import org.jspecify.annotations.Nullable;
  *       manager does that). The expiry comes from {@code expires_in}, or else from the {@code exp}
  *       of a JWT access token corrected by the response's {@code Date} for the device's clock.
  *   <li>{@code invalid_grant}: {@link RefreshRejectedException}; the session ends.
- *   <li>{@code invalid_client}, {@code unauthorized_client}, {@code unsupported_grant_type}, {@code
- *       invalid_scope}, {@code invalid_request}, a 401 without an error code, and any other 4xx: a
- *       {@linkplain RefreshFailedException#permanent permanent} {@link RefreshFailedException}. The
- *       client is misconfigured; the manager keeps the tokens and does not try again until the next
- *       sign-in.
- *   <li>408, 429 and 5xx: a transient failure, with the server's {@code Retry-After} honoured.
+ *   <li>{@code invalid_client}, {@code unauthorized_client}, {@code unsupported_grant_type} and
+ *       {@code invalid_scope}: a {@linkplain RefreshFailedException#permanent permanent} {@link
+ *       RefreshFailedException}. The client is misconfigured; the manager keeps the tokens and does
+ *       not try again until the next sign-in.
+ *   <li>408, 429 and 5xx: a transient {@link IOException}, with the server's {@code Retry-After}
+ *       honoured.
+ *   <li>Any other error: {@code invalid_request}, an unknown error code, or a 4xx without an OAuth
+ *       error (a proxy's 403, a 404 during a deploy, a 400 or 401 without a body): a transient
+ *       {@link IOException}, so the manager backs off and tries again.
  *   <li>A redirect: a transient {@link IOException}. Redirects are not followed, so that the
  *       refresh token and the client secret go only to the configured endpoint.
  *   <li>A network failure, or a 200 whose body is not a usable token response: a transient {@link

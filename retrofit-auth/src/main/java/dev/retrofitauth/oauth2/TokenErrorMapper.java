@@ -21,6 +21,11 @@ import org.jspecify.annotations.Nullable;
  * what to do next. Immutable and thread-safe.
  */
 final class TokenErrorMapper {
+  /**
+   * The RFC 6749 §5.2 codes that say this client or this grant type will never work, whatever the
+   * refresh token: retrying cannot help until the app's configuration changes. {@code
+   * invalid_request} is not one: a proxy or a server having a bad day can cause it.
+   */
   private static final Set<String> CONFIGURATION_ERRORS =
       Collections.unmodifiableSet(
           new HashSet<>(
@@ -28,8 +33,7 @@ final class TokenErrorMapper {
                   "invalid_client",
                   "unauthorized_client",
                   "unsupported_grant_type",
-                  "invalid_scope",
-                  "invalid_request")));
+                  "invalid_scope")));
 
   private final RefreshManager.Clock clock;
 
@@ -49,8 +53,8 @@ final class TokenErrorMapper {
       return new RefreshRejectedException(
           "the token endpoint rejected the refresh token (HTTP " + code + ", invalid_grant)");
     }
+    String message = "the token endpoint answered HTTP " + code;
     if (code == 408 || code == 429 || code >= 500) {
-      String message = "the token endpoint answered HTTP " + code;
       long retryAfter = retryAfterMillis(response);
       if (retryAfter > 0L) {
         return RefreshFailedException.retryAfter(
@@ -59,14 +63,15 @@ final class TokenErrorMapper {
       return new IOException(message);
     }
     String detail = "HTTP " + code + (error != null ? ", " + error : "");
-    if (code == 401 || (error != null && CONFIGURATION_ERRORS.contains(error))) {
+    if (error != null && CONFIGURATION_ERRORS.contains(error)) {
       return RefreshFailedException.permanent(
           "the token endpoint refused the client's request ("
               + detail
               + "): check the client id, secret, authentication method, grant type and scope");
     }
-    return RefreshFailedException.permanent(
-        "the token endpoint answered " + detail + ": check the token endpoint URL");
+    // Anything else may pass: invalid_request, a proxy's HTML 403, a 404 while the server is
+    // redeployed. The manager backs off and tries again.
+    return new IOException("the token endpoint answered " + detail);
   }
 
   /**
