@@ -49,7 +49,9 @@ import org.jspecify.annotations.Nullable;
  *       IOException}.
  * </ul>
  *
- * <p>No message names a token. Instances are immutable and thread-safe.
+ * <p>No message names a token. Text from the server that a message quotes (an error code, a token
+ * type) is cut to 64 characters, with line breaks and other control characters escaped, so it
+ * cannot forge log lines. Instances are immutable and thread-safe.
  */
 public final class OAuth2RefreshApi implements RefreshApi {
   /** How the client authenticates to the token endpoint (RFC 6749 §2.3). */

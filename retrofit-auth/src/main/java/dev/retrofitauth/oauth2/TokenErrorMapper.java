@@ -62,7 +62,7 @@ final class TokenErrorMapper {
       }
       return new IOException(message);
     }
-    String detail = "HTTP " + code + (error != null ? ", " + error : "");
+    String detail = "HTTP " + code + (error != null ? ", " + ServerText.sanitize(error) : "");
     if (error != null && CONFIGURATION_ERRORS.contains(error)) {
       return RefreshFailedException.permanent(
           "the token endpoint refused the client's request ("
@@ -121,10 +121,7 @@ final class TokenErrorMapper {
         }
       }
       reader.endObject();
-      // RFC 6749 §5.2 limits error codes to printable ASCII; anything else is not echoed.
-      return error != null && error.matches("[\\x20-\\x21\\x23-\\x5B\\x5D-\\x7E]{1,64}")
-          ? error
-          : null;
+      return error;
     } catch (IOException | JsonDataException notJson) {
       // Only a parse error: the body is in memory, so the I/O is over.
       return null;

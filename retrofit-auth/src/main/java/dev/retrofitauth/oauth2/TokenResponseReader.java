@@ -81,7 +81,8 @@ final class TokenResponseReader {
     }
     if (tokenType != null && !tokenType.equalsIgnoreCase("bearer")) {
       throw RefreshFailedException.permanent(
-          "the token endpoint issued a token of an unsupported type: " + tokenType);
+          "the token endpoint issued a token of an unsupported type: "
+              + ServerText.sanitize(tokenType));
     }
     if (refresh != null && refresh.isEmpty()) refresh = null;
     long expiresAt;

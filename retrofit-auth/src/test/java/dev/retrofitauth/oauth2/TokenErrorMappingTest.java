@@ -85,6 +85,15 @@ final class TokenErrorMappingTest {
   }
 
   @Test
+  void errorCodeInMessageIsEscaped() {
+    IOException e = refreshFails(json(400, "{\"error\":\"bad\\r\\nINFO forged log line\"}"));
+
+    assertTransient(e);
+    assertEquals(
+        "the token endpoint answered HTTP 400, bad\\r\\nINFO forged log line", e.getMessage());
+  }
+
+  @Test
   void retryAfterBeyondLongSaturates() {
     IOException e =
         refreshFails(

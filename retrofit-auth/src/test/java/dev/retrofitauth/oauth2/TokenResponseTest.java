@@ -4,6 +4,7 @@ import static dev.retrofitauth.oauth2.OAuth2RefreshApiTest.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.Tokens;
@@ -97,5 +98,24 @@ final class TokenResponseTest {
     IOException e = assertThrows(IOException.class, () -> refreshWith(body));
 
     assertFalse(e instanceof RefreshFailedException);
+  }
+
+  @Test
+  void serverTextInMessageIsTruncatedAndEscaped() {
+    // 10,000 characters with CR, LF and LINE SEPARATOR, written as JSON escapes.
+    StringBuilder tokenType = new StringBuilder("mac\\r\\nX-Injected: yes\\u2028");
+    for (int decoded = 21; decoded < 10_000; decoded += 2) tokenType.append("y\\n");
+
+    RefreshFailedException e =
+        assertThrows(
+            RefreshFailedException.class,
+            () -> refreshWith("{\"access_token\":\"a\",\"token_type\":\"" + tokenType + "\"}"));
+
+    assertTrue(e.isPermanent());
+    assertEquals(
+        "the token endpoint issued a token of an unsupported type: "
+            + "mac\\r\\nX-Injected: yes\\u2028"
+            + "y\\ny\\ny\\ny\\ny\\ny\\ny\\ny\\ny\\ny\\ny\\ny\\n...",
+        e.getMessage());
   }
 }
