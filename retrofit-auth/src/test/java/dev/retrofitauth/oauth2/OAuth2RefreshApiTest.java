@@ -62,14 +62,14 @@ final class OAuth2RefreshApiTest {
   }
 
   /** Formats an HTTP date (RFC 7231 IMF-fixdate) without OkHttp's internals. */
-  private static String httpDate(long millis) {
+  static String httpDate(long millis) {
     java.text.SimpleDateFormat format =
         new java.text.SimpleDateFormat("EEE, dd MMM yyyy HH:mm:ss 'GMT'", java.util.Locale.US);
     format.setTimeZone(java.util.TimeZone.getTimeZone("GMT"));
     return format.format(new Date(millis));
   }
 
-  private static MockResponse json(int code, String body) {
+  static MockResponse json(int code, String body) {
     return new MockResponse()
         .setResponseCode(code)
         .setHeader("Content-Type", "application/json")
@@ -172,8 +172,7 @@ final class OAuth2RefreshApiTest {
         "invalid_client",
         "unauthorized_client",
         "unsupported_grant_type",
-        "invalid_scope",
-        "invalid_request"
+        "invalid_scope"
       })
   void configurationErrorsArePermanent(String error) {
     server.enqueue(json(400, "{\"error\":\"" + error + "\"}"));
@@ -190,25 +189,23 @@ final class OAuth2RefreshApiTest {
   }
 
   @Test
-  void unauthorizedWithoutErrorCodeIsPermanent() {
+  void unauthorizedWithoutErrorCodeIsTransient() {
     server.enqueue(new MockResponse().setResponseCode(401));
 
-    RefreshFailedException e =
-        assertThrows(RefreshFailedException.class, () -> builder().build().refresh(CURRENT));
+    IOException e = assertThrows(IOException.class, () -> builder().build().refresh(CURRENT));
 
-    assertTrue(e.isPermanent());
+    assertFalse(e instanceof RefreshFailedException);
+    assertEquals("the token endpoint answered HTTP 401", e.getMessage());
   }
 
   @Test
-  void notFoundIsPermanent() {
+  void notFoundIsTransient() {
     server.enqueue(new MockResponse().setResponseCode(404));
 
-    RefreshFailedException e =
-        assertThrows(RefreshFailedException.class, () -> builder().build().refresh(CURRENT));
+    IOException e = assertThrows(IOException.class, () -> builder().build().refresh(CURRENT));
 
-    assertTrue(e.isPermanent());
-    assertEquals(
-        "the token endpoint answered HTTP 404: check the token endpoint URL", e.getMessage());
+    assertFalse(e instanceof RefreshFailedException);
+    assertEquals("the token endpoint answered HTTP 404", e.getMessage());
   }
 
   @ParameterizedTest

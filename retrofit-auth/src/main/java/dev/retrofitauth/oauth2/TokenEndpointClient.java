@@ -1,0 +1,103 @@
+package dev.retrofitauth.oauth2;
+
+import dev.retrofitauth.internal.Internal;
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.List;
+import okhttp3.Authenticator;
+import okhttp3.Interceptor;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+import okio.Buffer;
+import okio.BufferedSource;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The client that sends token requests: a copy of the app's client, so that its timeouts, TLS and
+ * proxy apply, without retrofit-auth's interceptor and authenticator, and without redirects.
+ * Immutable and thread-safe.
+ */
+final class TokenEndpointClient {
+  /**
+   * The most of a response body that is read. A token response is a few kilobytes, and it is held
+   * in memory whole; a larger body is a broken or hostile server.
+   */
+  static final long MAX_BODY_BYTES = 1024 * 1024;
+
+  private final OkHttpClient client;
+
+  TokenEndpointClient(OkHttpClient appClient) {
+    this.client = derive(appClient);
+  }
+
+  /**
+   * Returns a copy of {@code client} without retrofit-auth's interceptor and authenticator: the
+   * refresh request must never carry the access token, nor wait for the refresh it is part of. It
+   * does not follow redirects: the refresh token and the client secret go to the configured
+   * endpoint and nowhere else.
+   */
+  private static OkHttpClient derive(OkHttpClient client) {
+    OkHttpClient.Builder builder =
+        client.newBuilder().followRedirects(false).followSslRedirects(false);
+    removeAuth(builder.interceptors());
+    removeAuth(builder.networkInterceptors());
+    if (Internal.isAuthComponent(client.authenticator())) {
+      builder.authenticator(Authenticator.NONE);
+    }
+    return builder.build();
+  }
+
+  private static void removeAuth(List<Interceptor> interceptors) {
+    for (Iterator<Interceptor> i = interceptors.iterator(); i.hasNext(); ) {
+      if (Internal.isAuthComponent(i.next())) i.remove();
+    }
+  }
+
+  /**
+   * Sends {@code request}. The caller closes the response.
+   *
+   * @throws IOException if the call failed, the HTTP client threw a {@link RuntimeException}, or
+   *     the endpoint answered with a redirect.
+   */
+  Response execute(Request request) throws IOException {
+    Response response;
+    try {
+      response = client.newCall(request).execute();
+    } catch (RuntimeException e) {
+      // OkHttp itself throws NumberFormatException for a 503 whose Retry-After exceeds an int,
+      // and an app's interceptor may throw anything. Either way the refresh failed, for now.
+      throw new IOException(
+          "the call to the token endpoint failed inside the HTTP client ("
+              + e.getClass().getSimpleName()
+              + ")",
+          e);
+    }
+    int code = response.code();
+    if (code >= 300 && code < 400) {
+      response.close();
+      throw new IOException(
+          "the token endpoint redirected (HTTP "
+              + code
+              + "): this helper does not follow redirects, so that the refresh token and client"
+              + " secret go only to the configured endpoint; configure the final URL");
+    }
+    return response;
+  }
+
+  /**
+   * Returns the whole body of {@code response}, or null if it is larger than {@link
+   * #MAX_BODY_BYTES}. A larger body is not read to its end: at most {@code MAX_BODY_BYTES} and one
+   * segment are. The thread's interrupt ends a read that waits for a slow body, with an {@link
+   * java.io.InterruptedIOException}.
+   */
+  static @Nullable Buffer readBody(Response response) throws IOException {
+    ResponseBody body = response.body();
+    if (body == null) return new Buffer();
+    if (body.contentLength() > MAX_BODY_BYTES) return null;
+    BufferedSource source = body.source();
+    if (source.request(MAX_BODY_BYTES + 1)) return null;
+    return source.getBuffer();
+  }
+}

@@ -1,0 +1,130 @@
+package dev.retrofitauth.oauth2;
+
+import com.squareup.moshi.JsonDataException;
+import com.squareup.moshi.JsonReader;
+import dev.retrofitauth.RefreshFailedException;
+import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.RefreshRejectedException;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import okhttp3.Response;
+import okio.Buffer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Maps a token endpoint's error response (RFC 6749 §5.2) to the exception that tells the manager
+ * what to do next. Immutable and thread-safe.
+ */
+final class TokenErrorMapper {
+  /**
+   * The RFC 6749 §5.2 codes that say this client or this grant type will never work, whatever the
+   * refresh token: retrying cannot help until the app's configuration changes. {@code
+   * invalid_request} is not one: a proxy or a server having a bad day can cause it.
+   */
+  private static final Set<String> CONFIGURATION_ERRORS =
+      Collections.unmodifiableSet(
+          new HashSet<>(
+              Arrays.asList(
+                  "invalid_client",
+                  "unauthorized_client",
+                  "unsupported_grant_type",
+                  "invalid_scope")));
+
+  private final RefreshManager.Clock clock;
+
+  TokenErrorMapper(RefreshManager.Clock clock) {
+    this.clock = clock;
+  }
+
+  /**
+   * Returns the exception for {@code response}, which is not a 2xx.
+   *
+   * @throws IOException if reading the body failed; an interrupt, for one, is never swallowed.
+   */
+  IOException toException(Response response) throws IOException {
+    int code = response.code();
+    String error = readErrorCode(response);
+    if ("invalid_grant".equals(error)) {
+      return new RefreshRejectedException(
+          "the token endpoint rejected the refresh token (HTTP " + code + ", invalid_grant)");
+    }
+    String message = "the token endpoint answered HTTP " + code;
+    if (code == 408 || code == 429 || code >= 500) {
+      long retryAfter = retryAfterMillis(response);
+      if (retryAfter > 0L) {
+        return RefreshFailedException.retryAfter(
+            message + ", retry after " + retryAfter + " ms", retryAfter, TimeUnit.MILLISECONDS);
+      }
+      return new IOException(message);
+    }
+    String detail = "HTTP " + code + (error != null ? ", " + ServerText.sanitize(error) : "");
+    if (error != null && CONFIGURATION_ERRORS.contains(error)) {
+      return RefreshFailedException.permanent(
+          "the token endpoint refused the client's request ("
+              + detail
+              + "): check the client id, secret, authentication method, grant type and scope");
+    }
+    // Anything else may pass: invalid_request, a proxy's HTML 403, a 404 while the server is
+    // redeployed. The manager backs off and tries again.
+    return new IOException("the token endpoint answered " + detail);
+  }
+
+  /**
+   * Returns the delay the server asked for, in milliseconds, or 0. A delay too large for a {@code
+   * long} saturates to {@link Long#MAX_VALUE}: passing it on is safe, because the manager caps it.
+   */
+  private long retryAfterMillis(Response response) {
+    String value = response.header("Retry-After");
+    if (value == null) return 0L;
+    long seconds = parseSeconds(value.trim());
+    if (seconds >= 0L) return TimeUnit.SECONDS.toMillis(seconds); // Saturates.
+    Date date = response.headers().getDate("Retry-After");
+    if (date == null) return 0L;
+    // An HTTP date is in the server's clock: measure it from the server's Date when it has one.
+    Date serverNow = response.headers().getDate("Date");
+    long now = serverNow != null ? serverNow.getTime() : clock.currentTimeMillis();
+    return Math.max(0L, date.getTime() - now);
+  }
+
+  /** Parses RFC 9110's {@code delay-seconds}, saturating at {@link Long#MAX_VALUE}; -1 if not. */
+  private static long parseSeconds(String value) {
+    if (value.isEmpty()) return -1L;
+    long seconds = 0L;
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < '0' || c > '9') return -1L;
+      int digit = c - '0';
+      // Once saturated it stays so, and the loop goes on to check that the rest are digits.
+      seconds = seconds > (Long.MAX_VALUE - digit) / 10 ? Long.MAX_VALUE : seconds * 10 + digit;
+    }
+    return seconds;
+  }
+
+  /** Returns the {@code error} of an error response's JSON body, or null. */
+  private static @Nullable String readErrorCode(Response response) throws IOException {
+    Buffer body = TokenEndpointClient.readBody(response);
+    if (body == null) return null; // Too large to be an OAuth error: go by the status code.
+    try {
+      JsonReader reader = JsonReader.of(body);
+      String error = null;
+      reader.beginObject();
+      while (reader.hasNext()) {
+        if (reader.nextName().equals("error") && reader.peek() == JsonReader.Token.STRING) {
+          error = reader.nextString();
+        } else {
+          reader.skipValue();
+        }
+      }
+      reader.endObject();
+      return error;
+    } catch (IOException | JsonDataException notJson) {
+      // Only a parse error: the body is in memory, so the I/O is over.
+      return null;
+    }
+  }
+}
