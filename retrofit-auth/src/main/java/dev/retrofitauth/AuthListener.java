@@ -6,9 +6,11 @@ import java.io.IOException;
  * Hears how the session changes. Register one with {@link RefreshManager.Builder#addListener}.
  *
  * <p>Each event is delivered once, on the thread that caused it (often the manager's refresh
- * executor), and never while the manager holds a lock. Keep the methods short: a slow listener
- * delays the calls that wait for a refresh. No event carries a token. An exception thrown by a
- * listener is caught and ignored so that it cannot break the calls it reports on.
+ * executor, never the main thread by itself: post UI work there yourself), when the manager holds
+ * no lock and is in a state in which a listener may call any of its methods. Keep the methods
+ * short: a slow listener delays the calls that wait for a refresh. No event carries a token. An
+ * exception thrown by a listener cannot break the calls it reports on: the other listeners still
+ * hear the event, then the exception goes to the thread's uncaught-exception handler.
  *
  * <p>All methods do nothing by default; override the ones you need.
  */

@@ -11,17 +11,15 @@ import org.jspecify.annotations.Nullable;
  * to the store: it loads once when it is built, saves after each sign-in and refresh, and clears on
  * sign-out. It never calls the store while it holds a lock, and it never runs two writes at the
  * same time. A refreshed token is saved before any call that waited for it is released. Before a
- * refresh the manager loads the store again, so that tokens another process saved there are used
- * instead of refreshing a second time.
+ * refresh the manager loads the store again, and uses tokens another process saved there.
  *
  * <p>Two stores are built in: {@link #inMemory()}, and {@link #file(File)} for desktop and server
  * apps.
  *
- * <p>A store shared by several processes, such as a database row or a Redis key, keeps them from
- * refreshing the same tokens twice: the manager re-reads the store before every refresh and uses
- * the tokens it finds there if another process already replaced the failed ones. A later version
- * adds an optional cross-process lock interface that such a store may also implement; stores that
- * do not implement it keep working unchanged.
+ * <p>Re-reading does not keep two processes that share a store from refreshing at the same moment
+ * and presenting the same refresh token twice, which a server with reuse detection answers by
+ * ending the session. Until cross-process coordination is built in, give each process its own
+ * store.
  */
 public interface TokenStore {
   /** Returns the stored tokens, or null if there are none. */
