@@ -2,6 +2,7 @@ package dev.retrofitauth;
 
 import dev.retrofitauth.internal.Internal.AuthComponent;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.util.concurrent.CountDownLatch;
 import okhttp3.Authenticator;
 import okhttp3.Request;
@@ -76,8 +77,23 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
     boolean await() throws IOException {
       // OkHttp sends the retry itself, after we return: nothing to end after a release.
       awaitRelease(done, manager.engine, () -> {});
-      if (failure != null) throw failure;
+      IOException e = failure;
+      if (e != null && e.getCause() instanceof InterruptedIOException && onOkHttpThread()) {
+        // The likeliest reason, named: the refresh waits for the dispatcher slot we hold.
+        throw new IOException(
+            "Token refresh failed: it did not end within refreshTimeout while"
+                + " auth.authenticator() held this request's OkHttp dispatcher thread. A RefreshApi"
+                + " that enqueue()s on the same OkHttpClient waits for that thread's slot: call"
+                + " execute() in it, or go through a Retrofit with AuthCallAdapterFactory.",
+            e.getCause());
+      }
+      if (e != null) throw e;
       return retry;
+    }
+
+    /** True on a thread that runs an asynchronous OkHttp call, which OkHttp names so. */
+    private boolean onOkHttpThread() {
+      return Thread.currentThread().getName().startsWith("OkHttp ");
     }
   }
 }

@@ -54,6 +54,12 @@ public abstract class AuthListener {
   public void onNoRefreshPossible() {}
 
   /**
+   * The {@link TokenRevoker} of {@link RefreshManager.Builder#revokeOnSignOut} failed to revoke the
+   * tokens that were signed out. They were cleared from the app all the same.
+   */
+  public void onRevokeFailed(IOException cause) {}
+
+  /**
    * The {@link TokenStore} failed to load or write, or found data it could not read. The manager
    * keeps working with the tokens it holds in memory.
    */

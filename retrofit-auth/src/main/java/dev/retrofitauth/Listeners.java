@@ -30,6 +30,10 @@ final class Listeners {
     fire(AuthListener::onNoRefreshPossible);
   }
 
+  void revokeFailed(IOException cause) {
+    fire(listener -> listener.onRevokeFailed(cause));
+  }
+
   void storeFailed(Exception cause) {
     fire(listener -> listener.onStoreFailed(cause));
   }

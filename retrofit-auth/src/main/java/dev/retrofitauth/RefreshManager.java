@@ -242,6 +242,8 @@ public final class RefreshManager {
   public static final class Builder {
     TokenStore store = TokenStore.inMemory();
     @Nullable RefreshApi refreshApi;
+    @Nullable TokenSource tokenSource;
+    @Nullable TokenRevoker revoker;
     @Nullable Executor executor;
     Clock clock = System::currentTimeMillis;
     long leewayMillis = TimeUnit.SECONDS.toMillis(30);
@@ -271,6 +273,26 @@ public final class RefreshManager {
      */
     public Builder refreshApi(RefreshApi refreshApi) {
       this.refreshApi = Objects.requireNonNull(refreshApi, "refreshApi == null");
+      return this;
+    }
+
+    /**
+     * Where machine tokens come from, for a backend or worker that never signs in. The first call
+     * acquires tokens, and a 401 or an expiry within the leeway acquires new ones, through the same
+     * single flight as a refresh. Use it instead of {@link #refreshApi}.
+     */
+    public Builder tokenSource(TokenSource tokenSource) {
+      this.tokenSource = Objects.requireNonNull(tokenSource, "tokenSource == null");
+      return this;
+    }
+
+    /**
+     * Revokes the tokens at the server after each {@link RefreshManager#signOut()}, on the refresh
+     * executor; {@code signOut()} does not wait for it, and a failure is told to {@link
+     * AuthListener#onRevokeFailed}. Off by default.
+     */
+    public Builder revokeOnSignOut(TokenRevoker revoker) {
+      this.revoker = Objects.requireNonNull(revoker, "revoker == null");
       return this;
     }
 
@@ -436,6 +458,11 @@ public final class RefreshManager {
 
     /** Builds the manager and loads the store; if that fails, listeners hear it, signed out. */
     public RefreshManager build() {
+      if (refreshApi != null && tokenSource != null) {
+        throw new IllegalStateException(
+            "refreshApi and tokenSource exclude each other: a session that is signed in to"
+                + " refreshes with a RefreshApi, machine tokens come from a TokenSource");
+      }
       if (!queueMode
           && (maxConcurrentRetries != Integer.MAX_VALUE || maxQueuedCalls != Integer.MAX_VALUE)) {
         throw new IllegalStateException(

@@ -283,6 +283,86 @@ final class EngineHardeningTest {
         });
   }
 
+  /**
+   * The same stall with a RefreshApi that enqueues a plain OkHttp call, which no factory can run
+   * elsewhere: the request fails at refreshTimeout with a message that names the cause and the fix.
+   */
+  @Test
+  void authenticatorStallOnPlainEnqueueSaysWhy() {
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(15),
+        () -> {
+          AtomicReference<OkHttpClient> shared = new AtomicReference<>();
+          AtomicReference<ApiServer> server = new AtomicReference<>();
+          RefreshApi refreshApi =
+              current -> {
+                CountDownLatch answered = new CountDownLatch(1);
+                shared
+                    .get()
+                    .newCall(new Request.Builder().url(server.get().url("/token")).build())
+                    .enqueue(
+                        new okhttp3.Callback() {
+                          @Override
+                          public void onFailure(okhttp3.Call call, IOException e) {
+                            answered.countDown();
+                          }
+
+                          @Override
+                          public void onResponse(okhttp3.Call call, okhttp3.Response response) {
+                            response.close();
+                            answered.countDown();
+                          }
+                        });
+                try {
+                  if (!answered.await(60, TimeUnit.SECONDS)) throw new IOException("no answer");
+                } catch (InterruptedException e) {
+                  throw new InterruptedIOException();
+                }
+                return Tokens.of("new", "r2");
+              };
+          Dispatcher dispatcher = new Dispatcher();
+          dispatcher.setMaxRequestsPerHost(1);
+          fixture =
+              Fixture.create(
+                  RefreshManager.builder()
+                      .refreshApi(refreshApi)
+                      .refreshTimeout(300, TimeUnit.MILLISECONDS),
+                  new OkHttpClient.Builder().dispatcher(dispatcher));
+          server.set(fixture.server);
+          OkHttpClient client =
+              fixture.client.newBuilder().authenticator(fixture.auth.authenticator()).build();
+          shared.set(client);
+          fixture.auth.origins.factoryServes(fixture.server.server.url("/"));
+          fixture.server.acceptOnly("new");
+
+          java.util.concurrent.CompletableFuture<IOException> failure =
+              new java.util.concurrent.CompletableFuture<>();
+          client
+              .newCall(new Request.Builder().url(fixture.server.url("/img")).build())
+              .enqueue(
+                  new okhttp3.Callback() {
+                    @Override
+                    public void onFailure(okhttp3.Call call, IOException e) {
+                      failure.complete(e);
+                    }
+
+                    @Override
+                    public void onResponse(okhttp3.Call call, okhttp3.Response response) {
+                      response.close();
+                      failure.completeExceptionally(new AssertionError("not stalled"));
+                    }
+                  });
+          IOException e = failure.get(10, TimeUnit.SECONDS);
+          assertEquals(
+              "Token refresh failed: it did not end within refreshTimeout while"
+                  + " auth.authenticator() held this request's OkHttp dispatcher thread. A"
+                  + " RefreshApi that enqueue()s on the same OkHttpClient waits for that"
+                  + " thread's slot: call execute() in it, or go through a Retrofit with"
+                  + " AuthCallAdapterFactory.",
+              e.getMessage());
+        });
+  }
+
   private static Callback<String> recording(List<Object> results) {
     return new Callback<String>() {
       @Override
