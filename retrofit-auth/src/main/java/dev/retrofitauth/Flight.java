@@ -32,8 +32,8 @@ final class Flight {
     FINISHED
   }
 
-  /** The tokens the refresh started from. */
-  final Tokens tokens;
+  /** The tokens the refresh started from; null for a first acquisition from a token source. */
+  final @Nullable Tokens tokens;
 
   /** The session generation the refresh started in; a result for an older one is discarded. */
   final long generation;
@@ -52,7 +52,7 @@ final class Flight {
   private @Nullable Waiter tail;
   private int size;
 
-  Flight(Object lock, Tokens tokens, long generation, boolean proactive) {
+  Flight(Object lock, @Nullable Tokens tokens, long generation, boolean proactive) {
     this.lock = lock;
     this.tokens = tokens;
     this.generation = generation;

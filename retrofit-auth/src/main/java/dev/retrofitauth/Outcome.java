@@ -68,6 +68,11 @@ enum Outcome {
     switch (this) {
       case FAILED:
       case FAILED_OLD_TOKEN_VALID:
+        if (cause instanceof RefreshFailedException
+            && ((RefreshFailedException) cause).isPermanent()) {
+          // Calls fail like this until signOut(): name the error, not only in the cause.
+          return new IOException("Token refresh failed for good: " + cause.getMessage(), cause);
+        }
         return new IOException("Token refresh failed", cause);
       case SIGNED_OUT_WHILE_QUEUED:
         return new IOException("Canceled: signed out while waiting for a token refresh");

@@ -126,9 +126,29 @@ public final class RefreshManager {
    * IOException}). Blocks until the store has been cleared.
    */
   public void signOut() {
-    if (engine.changeSession(null)) {
+    Tokens signedOut = engine.changeSession(null);
+    if (signedOut != null) {
       listeners.signedOut(AuthListener.SignOutReason.SIGN_OUT_CALLED);
+      engine.task.revoke(signedOut);
     }
+  }
+
+  /**
+   * Refreshes now, for example after the user's roles changed, and blocks until the new tokens are
+   * saved; returns them. It shares the single flight: it joins a running refresh, and calls made
+   * meanwhile wait for it. Unlike a 401, it does not wait out the backoff. Do not call it on a
+   * thread that must not block, such as Android's main thread.
+   *
+   * @throws IOException if the refresh failed, was rejected, or nothing can be refreshed.
+   */
+  public Tokens refreshNow() throws IOException {
+    return ForcedRefresh.await(engine);
+  }
+
+  /** Like {@link #refreshNow()}, without blocking: {@code callback} hears how it ended. */
+  public void refreshNow(RefreshCallback callback) {
+    Objects.requireNonNull(callback, "callback == null");
+    engine.refreshNow(new ForcedRefresh(engine, callback));
   }
 
   /**

@@ -42,6 +42,8 @@ final class RefreshTask {
 
   private final SingleFlight engine;
   private final @Nullable RefreshApi refreshApi;
+  private final @Nullable TokenSource source;
+  private final @Nullable TokenRevoker revoker;
   private final TokenStore store;
   private final StoreWriter writer;
   private final Listeners listeners;
@@ -58,6 +60,8 @@ final class RefreshTask {
       Listeners listeners) {
     this.engine = engine;
     this.refreshApi = builder.refreshApi;
+    this.source = builder.tokenSource;
+    this.revoker = builder.revoker;
     this.store = builder.store;
     this.writer = writer;
     this.listeners = listeners;
@@ -65,8 +69,37 @@ final class RefreshTask {
     this.timeoutMillis = builder.refreshTimeoutMillis;
   }
 
-  boolean canRefresh() {
-    return refreshApi != null;
+  /** True if {@code current} can be refreshed: by a source, or by a RefreshApi with a token. */
+  boolean canRefresh(@Nullable Tokens current) {
+    return source != null
+        || (refreshApi != null && current != null && current.refreshToken() != null);
+  }
+
+  /** True if tokens come from a {@link TokenSource}: calls without tokens wait for them. */
+  boolean acquires() {
+    return source != null;
+  }
+
+  /** Revokes {@code signedOut} on the executor, if the app asked for that; never blocks. */
+  void revoke(Tokens signedOut) {
+    TokenRevoker revoker = this.revoker;
+    if (revoker == null) return;
+    Runnable revocation =
+        () -> {
+          try {
+            revoker.revoke(signedOut);
+          } catch (IOException e) {
+            listeners.revokeFailed(e);
+          } catch (RuntimeException e) {
+            listeners.revokeFailed(
+                new IOException("TokenRevoker threw " + e.getClass().getName(), e));
+          }
+        };
+    try {
+      executor.execute(revocation);
+    } catch (RejectedExecutionException e) {
+      listeners.revokeFailed(new IOException("the refresh executor rejected the revocation", e));
+    }
   }
 
   /** True on the thread that runs a refresh, while it runs. */
@@ -134,10 +167,16 @@ final class RefreshTask {
     engine.finish(flight, result);
   }
 
-  private Result refresh(Tokens current) {
+  private Result refresh(@Nullable Tokens current) {
+    String spi = source != null ? "TokenSource" : "RefreshApi";
     try {
       Tokens fresh = newerStoredTokens(current);
       if (fresh != null) return Result.succeeded(fresh);
+      if (source != null) {
+        fresh = source.fetch();
+        if (fresh == null) throw new IOException("TokenSource.fetch() returned null");
+        return Result.succeeded(fresh);
+      }
       fresh = refreshApi.refresh(current);
       if (fresh == null) throw new IOException("RefreshApi.refresh() returned null");
       String refreshToken = current.refreshToken();
@@ -152,7 +191,7 @@ final class RefreshTask {
     } catch (RuntimeException e) {
       // A bug in user code: report it as a transient failure so that no waiter hangs.
       return Result.failed(
-          Outcome.FAILED, new IOException("RefreshApi threw " + e.getClass().getName(), e));
+          Outcome.FAILED, new IOException(spi + " threw " + e.getClass().getName(), e));
     }
   }
 
@@ -160,7 +199,7 @@ final class RefreshTask {
    * Returns tokens that another process saved to the store after {@code failed}, or null. This is
    * the "re-read the store" step that keeps a shared store from being refreshed twice.
    */
-  private @Nullable Tokens newerStoredTokens(Tokens failed) {
+  private @Nullable Tokens newerStoredTokens(@Nullable Tokens failed) {
     if (!writer.inStep()) return null;
     Tokens stored;
     try {
@@ -169,7 +208,8 @@ final class RefreshTask {
       listeners.storeFailed(e);
       return null;
     }
-    if (stored == null || stored.accessToken().equals(failed.accessToken())) return null;
+    if (stored == null) return null;
+    if (failed != null && stored.accessToken().equals(failed.accessToken())) return null;
     return stored;
   }
 

@@ -47,6 +47,7 @@ final class SingleFlight {
   private final RetryQueue queue;
   final RefreshTask task;
   final Session session;
+  private final boolean acquires;
 
   // Guarded by lock for writes; read without it on every request.
   private volatile @Nullable Flight flight;
@@ -62,6 +63,7 @@ final class SingleFlight {
     this.session = new Session(lock, builder.clock, builder.leewayMillis, writer);
     this.queue = new RetryQueue(lock, builder);
     this.task = new RefreshTask(this, builder, writer, listeners);
+    this.acquires = task.acquires();
   }
 
   /** Loads the tokens the store holds when the manager is built; a failure starts signed out. */
@@ -79,7 +81,7 @@ final class SingleFlight {
 
   /** Returns false if no call needs to wait before it is sent: the cheap check for the hot path. */
   boolean mayWaitBeforeSend() {
-    return flight != null || session.expiresSoon();
+    return flight != null || session.expiresSoon() || (acquires && session.header() == null);
   }
 
   /**
@@ -91,14 +93,18 @@ final class SingleFlight {
     if (!mayWaitBeforeSend() || task.isRefreshThread()) return false;
     Decision decision;
     Flight started = null;
+    IOException failure = null;
     synchronized (lock) {
       decision = decideBeforeSend();
       if (decision == Decision.START) started = startFlight(true);
       if (decision == Decision.START || decision == Decision.JOIN) join(flight, waiter);
+      if (decision == Decision.FAIL_FAST) failure = backoff.lastFailure();
     }
     if (started != null) task.launch(started);
     if (decision == Decision.QUEUE_FULL) {
       Waiter.release(waiter, Outcome.QUEUE_FULL, queue.fullError(), queue);
+    } else if (decision == Decision.FAIL_FAST) {
+      Waiter.release(waiter, Outcome.FAILED, failure, queue);
     }
     return decision != Decision.SEND;
   }
@@ -106,11 +112,15 @@ final class SingleFlight {
   private Decision decideBeforeSend() {
     assert Thread.holdsLock(lock);
     Flight running = flight;
+    // Only with a token source do calls wait for tokens when there are none: they are acquired.
+    boolean acquire = acquires && session.tokens() == null;
     if (running == null) {
-      boolean mustWait = session.expiresSoon() && canRefresh() && !backoff.active();
-      if (!mustWait) return Decision.SEND;
+      if (!(session.expiresSoon() || acquire) || !canRefresh()) return Decision.SEND;
+      // In backoff an expiring token still goes out; with none to send, the call fails fast.
+      if (backoff.active()) return acquire ? Decision.FAIL_FAST : Decision.SEND;
     } else if (running.state != Flight.State.RUNNING) {
-      return Decision.SEND; // A timed-out refresh still runs: wait for neither it nor another.
+      // A timed-out refresh still runs: wait for neither it nor another.
+      return acquire ? Decision.FAIL_FAST : Decision.SEND;
     }
     if (queue.isFull(running != null ? running.size() : 0)) return Decision.QUEUE_FULL;
     return running != null ? Decision.JOIN : Decision.START;
@@ -210,16 +220,16 @@ final class SingleFlight {
 
   /**
    * Replaces the session: sign-in with tokens, sign-out with null. A running refresh is superseded.
-   * Returns true if there were tokens before. Blocks until the store holds the new session.
+   * Returns the tokens there were before, or null. Blocks until the store holds the new session.
    */
-  boolean changeSession(@Nullable Tokens newTokens) {
-    boolean hadTokens;
+  @Nullable Tokens changeSession(@Nullable Tokens newTokens) {
+    Tokens previous;
     Flight running;
     Waiter superseded = null;
     Waiter dropped = null;
     long target;
     synchronized (lock) {
-      hadTokens = session.tokens() != null;
+      previous = session.tokens();
       running = flight;
       if (running != null) {
         flight = null;
@@ -243,7 +253,7 @@ final class SingleFlight {
         null,
         queue);
     Waiter.release(dropped, Outcome.SIGNED_OUT_WHILE_QUEUED, null, queue);
-    return hadTokens;
+    return previous;
   }
 
   /** Applies the result of {@code done}'s refresh, saves it, tells listeners, releases waiters. */
@@ -322,6 +332,32 @@ final class SingleFlight {
   }
 
   /**
+   * Refreshes now, for the app, whatever the expiry and the backoff: {@code waiter} joins the
+   * running refresh, or starts one; calls made meanwhile wait for it too.
+   */
+  void refreshNow(Waiter waiter) {
+    Decision decision;
+    Flight started = null;
+    IOException failure = null;
+    synchronized (lock) {
+      Flight running = flight;
+      if (running != null) {
+        decision = running.state == Flight.State.RUNNING ? Decision.JOIN : Decision.FAIL_FAST;
+        failure = backoff.lastFailure();
+      } else {
+        decision = canRefresh() ? Decision.START : Decision.PASS_THROUGH;
+      }
+      if (decision == Decision.START) started = startFlight(false);
+      if (decision == Decision.START || decision == Decision.JOIN) join(flight, waiter);
+    }
+    if (started != null) task.launch(started);
+    if (decision == Decision.FAIL_FAST) Waiter.release(waiter, Outcome.FAILED, failure, queue);
+    if (decision == Decision.PASS_THROUGH) {
+      Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
+    }
+  }
+
+  /**
    * Gives up on {@code late}, which has run for twice the refresh timeout: the next 401 may start a
    * new refresh, and whatever {@code late} returns is ignored.
    */
@@ -385,14 +421,14 @@ final class SingleFlight {
     joined.add(waiter);
   }
 
-  /** True if a refresh could help: there is a RefreshApi, and a refresh token to present. */
+  /** True if a refresh could help: a token source, or a RefreshApi and a refresh token. */
   private boolean canRefresh() {
-    Tokens current = session.tokens();
-    return task.canRefresh() && current != null && current.refreshToken() != null;
+    return task.canRefresh(session.tokens());
   }
 
   /** True if the calls that waited for a proactive refresh may still use the old token. */
   private boolean oldTokenUsable(Flight flight) {
-    return flight.proactive && session.stillValid(flight.tokens);
+    Tokens old = flight.tokens;
+    return flight.proactive && old != null && session.stillValid(old);
   }
 }

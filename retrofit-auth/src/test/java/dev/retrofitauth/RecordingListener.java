@@ -36,6 +36,12 @@ final class RecordingListener extends AuthListener {
   }
 
   @Override
+  public void onRevokeFailed(IOException cause) {
+    events.add("revokeFailed");
+    causes.add(cause);
+  }
+
+  @Override
   public void onStoreFailed(Exception cause) {
     events.add("storeFailed");
     causes.add(cause);
