@@ -173,6 +173,26 @@ public final class Benchmarks {
         report.storms.add(
             storm(out, server, factory.apply(server, proactive), proactive, false, true, config));
       }
+      // A cold start: a service that has no token yet. The Authenticator way starts with a dead
+      // one, so that its first calls' 401s fetch it, which is how it is usually written.
+      report.storms.add(
+          storm(
+              out,
+              server,
+              new Contender.RetrofitAuthSource(server, proactive),
+              proactive,
+              false,
+              false,
+              config));
+      report.storms.add(
+          storm(
+              out,
+              server,
+              new Contender.OkHttpAuthenticator(server, proactive, "OkHttp Authenticator (cold)"),
+              proactive,
+              false,
+              false,
+              config));
       out.println();
     }
 

@@ -115,6 +115,41 @@ abstract class Contender implements AutoCloseable {
   }
 
   /**
+   * retrofit-auth with a {@link dev.retrofitauth.TokenSource}: a service that never signs in. Its
+   * first calls share one acquisition; it ignores {@link #signIn}, which is what a cold start is.
+   */
+  static final class RetrofitAuthSource extends Contender {
+    RetrofitAuthSource(StormServer server, int maxRequests) {
+      this(server, maxRequests, source(server));
+    }
+
+    private RetrofitAuthSource(StormServer server, int maxRequests, RefreshManager auth) {
+      super(
+          "retrofit-auth (token source)",
+          "dev.retrofitauth.(AuthCall.BlockingWaiter|AuthAuthenticator.Latch).await",
+          h2c(maxRequests).addInterceptor(auth.interceptor()).build(),
+          retrofit(server).addCallAdapterFactory(AuthCallAdapterFactory.create(auth)));
+    }
+
+    private static RefreshManager source(StormServer server) {
+      OkHttpClient tokenClient = h2c(8).build();
+      return RefreshManager.builder()
+          .addAllowedOrigin(server.url("/").toString())
+          .tokenSource(
+              () -> {
+                String[] pair = refresh(tokenClient, server, "client-credentials");
+                return Tokens.of(pair[0], null, System.currentTimeMillis() + 3_600_000);
+              })
+          .build();
+    }
+
+    @Override
+    void signIn(String access, String refresh, long expiresAtMillis) {
+      // Nothing to sign in to: the first calls acquire a token.
+    }
+  }
+
+  /**
    * The OkHttp Authenticator way, written as its users write it: an interceptor adds the header,
    * and a {@code synchronized} authenticator refreshes unless another thread already did.
    */
@@ -122,12 +157,16 @@ abstract class Contender implements AutoCloseable {
     private final Holder holder;
 
     OkHttpAuthenticator(StormServer server, int maxRequests) {
-      this(server, maxRequests, new Holder(server));
+      this(server, maxRequests, "OkHttp Authenticator (synchronized)");
     }
 
-    private OkHttpAuthenticator(StormServer server, int maxRequests, Holder holder) {
+    OkHttpAuthenticator(StormServer server, int maxRequests, String name) {
+      this(server, maxRequests, new Holder(server), name);
+    }
+
+    private OkHttpAuthenticator(StormServer server, int maxRequests, Holder holder, String name) {
       super(
-          "OkHttp Authenticator (synchronized)",
+          name,
           ".*TokenAuthenticator.authenticate",
           h2c(maxRequests).addInterceptor(holder).authenticator(holder).build(),
           retrofit(server));

@@ -136,7 +136,10 @@ final class Storm {
     Result result = new Result();
     result.contender = contender.name;
     result.mode =
-        (sync ? calls + " sync threads" : calls + " async") + (proactive ? ", expiry known" : "");
+        contender instanceof Contender.RetrofitAuthSource || contender.name.endsWith("(cold)")
+            ? calls + " first calls, no token yet"
+            : (sync ? calls + " sync threads" : calls + " async")
+                + (proactive ? ", expiry known" : "");
     result.calls = calls;
     result.succeeded = succeeded.get();
     result.refreshes = server.refreshes.get();
