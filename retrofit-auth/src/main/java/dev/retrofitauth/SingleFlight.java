@@ -18,26 +18,6 @@ import org.jspecify.annotations.Nullable;
  * RefreshApi}, the {@link TokenStore}, listeners and callbacks).
  */
 final class SingleFlight {
-  /** What becomes of a call that must wait, or of a 401. */
-  private enum Decision {
-    /** Nothing to wait for: send the call now. */
-    SEND,
-    /** A refresh runs: wait for it. */
-    JOIN,
-    /** Start a refresh and wait for it. */
-    START,
-    /** The 401 is for a token that was already replaced: retry at once, no refresh. */
-    STALE,
-    /** A refresh failed a moment ago, or a timed-out one still runs: fail with its failure. */
-    FAIL_FAST,
-    /** No refresh can help (signed out, or nothing to refresh with): hand the 401 over. */
-    PASS_THROUGH,
-    /** As {@link #PASS_THROUGH}, the first time for these tokens: tell the listeners. */
-    TELL_NO_REFRESH_POSSIBLE,
-    /** Queue mode: {@code maxQueuedCalls} calls wait already. */
-    QUEUE_FULL
-  }
-
   final Object lock = new Object();
   private final boolean clearTokensWhenUnrefreshable;
   final TokenStore store;
@@ -92,20 +72,14 @@ final class SingleFlight {
   boolean awaitBeforeSend(Waiter waiter) {
     if (!mayWaitBeforeSend() || task.isRefreshThread()) return false;
     Decision decision;
-    Flight started = null;
-    IOException failure = null;
+    Flight started;
+    IOException failure;
     synchronized (lock) {
       decision = decideBeforeSend();
-      if (decision == Decision.START) started = startFlight(true);
-      if (decision == Decision.START || decision == Decision.JOIN) join(flight, waiter);
-      if (decision == Decision.FAIL_FAST) failure = backoff.lastFailure();
+      started = enter(decision, waiter, true);
+      failure = backoff.lastFailure();
     }
-    if (started != null) task.launch(started);
-    if (decision == Decision.QUEUE_FULL) {
-      Waiter.release(waiter, Outcome.QUEUE_FULL, queue.fullError(), queue);
-    } else if (decision == Decision.FAIL_FAST) {
-      Waiter.release(waiter, Outcome.FAILED, failure, queue);
-    }
+    act(decision, waiter, started, failure);
     return decision != Decision.SEND;
   }
 
@@ -137,64 +111,27 @@ final class SingleFlight {
       return;
     }
     Decision decision;
-    Flight started = null;
-    IOException failure = null;
-    boolean cleared = false;
+    Flight started;
+    IOException failure;
+    boolean cleared;
     long target;
     synchronized (lock) {
       decision = decideUnauthorized(sentHeader);
-      switch (decision) {
-        case START:
-          started = startFlight(false);
-          join(started, waiter);
-          break;
-        case JOIN:
-          join(flight, waiter);
-          break;
-        case STALE:
-          counters.stale401s++;
-          break;
-        case FAIL_FAST:
-          failure = backoff.lastFailure();
-          break;
-        case TELL_NO_REFRESH_POSSIBLE:
-          if (clearTokensWhenUnrefreshable) {
-            session.replace(null);
-            cleared = true;
-          }
-          break;
-        default:
-          break;
-      }
+      started = enter(decision, waiter, false);
+      failure = backoff.lastFailure();
+      cleared = decision == Decision.TELL_NO_REFRESH_POSSIBLE && clearTokensWhenUnrefreshable;
+      if (cleared) session.replace(null);
       target = session.generation();
     }
-    switch (decision) {
-      case START:
-        task.launch(started);
-        return;
-      case JOIN:
-        return;
-      case STALE:
-        Waiter.release(waiter, Outcome.SUCCEEDED, null, queue);
-        return;
-      case FAIL_FAST:
-        Waiter.release(waiter, Outcome.FAILED, failure, queue);
-        return;
-      case QUEUE_FULL:
-        Waiter.release(waiter, Outcome.QUEUE_FULL, queue.fullError(), queue);
-        return;
-      case TELL_NO_REFRESH_POSSIBLE:
-        if (cleared) {
-          writer.flush(target);
-          listeners.signedOut(AuthListener.SignOutReason.NO_REFRESH_POSSIBLE);
-        } else {
-          listeners.noRefreshPossible();
-        }
-        Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
-        return;
-      default:
-        Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
+    if (decision == Decision.TELL_NO_REFRESH_POSSIBLE) {
+      if (cleared) {
+        writer.flush(target);
+        listeners.signedOut(AuthListener.SignOutReason.NO_REFRESH_POSSIBLE);
+      } else {
+        listeners.noRefreshPossible();
+      }
     }
+    act(decision, waiter, started, failure);
   }
 
   private Decision decideUnauthorized(String sentHeader) {
@@ -337,23 +274,61 @@ final class SingleFlight {
    */
   void refreshNow(Waiter waiter) {
     Decision decision;
-    Flight started = null;
-    IOException failure = null;
+    Flight started;
+    IOException failure;
     synchronized (lock) {
       Flight running = flight;
       if (running != null) {
         decision = running.state == Flight.State.RUNNING ? Decision.JOIN : Decision.FAIL_FAST;
-        failure = backoff.lastFailure();
       } else {
         decision = canRefresh() ? Decision.START : Decision.PASS_THROUGH;
       }
-      if (decision == Decision.START) started = startFlight(false);
-      if (decision == Decision.START || decision == Decision.JOIN) join(flight, waiter);
+      started = enter(decision, waiter, false);
+      failure = backoff.lastFailure();
     }
-    if (started != null) task.launch(started);
-    if (decision == Decision.FAIL_FAST) Waiter.release(waiter, Outcome.FAILED, failure, queue);
-    if (decision == Decision.PASS_THROUGH) {
-      Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
+    act(decision, waiter, started, failure);
+  }
+
+  /** Under the lock: starts or joins a flight as {@code decision} says; returns one it started. */
+  private @Nullable Flight enter(Decision decision, Waiter waiter, boolean proactive) {
+    assert Thread.holdsLock(lock);
+    Flight started = null;
+    if (decision == Decision.START) {
+      started = new Flight(lock, session.tokens(), session.generation(), proactive);
+      flight = started;
+      counters.refreshesStarted++;
+    }
+    if (decision == Decision.START || decision == Decision.JOIN) {
+      queue.arrived(waiter);
+      flight.add(waiter);
+    }
+    if (decision == Decision.STALE) counters.stale401s++;
+    return started;
+  }
+
+  /** Outside the lock: launches what {@link #enter} started, or completes {@code waiter} now. */
+  private void act(
+      Decision decision, Waiter waiter, @Nullable Flight started, @Nullable IOException failure) {
+    assert !Thread.holdsLock(lock);
+    switch (decision) {
+      case START:
+        task.launch(started);
+        break;
+      case STALE:
+        Waiter.release(waiter, Outcome.SUCCEEDED, null, queue);
+        break;
+      case FAIL_FAST:
+        Waiter.release(waiter, Outcome.FAILED, failure, queue);
+        break;
+      case QUEUE_FULL:
+        Waiter.release(waiter, Outcome.QUEUE_FULL, queue.fullError(), queue);
+        break;
+      case PASS_THROUGH:
+      case TELL_NO_REFRESH_POSSIBLE:
+        Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
+        break;
+      default:
+        break; // SEND goes now; JOIN waits for the flight.
     }
   }
 
@@ -405,20 +380,6 @@ final class SingleFlight {
       return new RefreshManager.Stats(
           counters.copy(), running != null ? running.size() : 0, queue.size());
     }
-  }
-
-  private Flight startFlight(boolean proactive) {
-    assert Thread.holdsLock(lock);
-    Flight started = new Flight(lock, session.tokens(), session.generation(), proactive);
-    flight = started;
-    counters.refreshesStarted++;
-    return started;
-  }
-
-  private void join(Flight joined, Waiter waiter) {
-    assert Thread.holdsLock(lock);
-    queue.arrived(waiter);
-    joined.add(waiter);
   }
 
   /** True if a refresh could help: a token source, or a RefreshApi and a refresh token. */
