@@ -2,9 +2,11 @@ package dev.retrofitauth.oauth2;
 
 import static dev.retrofitauth.oauth2.OAuth2RefreshApiTest.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.oauth2.Jose.Alg;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
@@ -21,6 +23,7 @@ import okhttp3.mockwebserver.MockWebServer;
 import okhttp3.mockwebserver.RecordedRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -163,5 +166,79 @@ final class AssertionVerificationTest {
     String jwt = Jose.form(server.takeRequest()).get("client_assertion");
     assertEquals("kid-1", SignedJWT.parse(jwt).getHeader().getKeyID());
     assertEquals("JWT", SignedJWT.parse(jwt).getHeader().getType().getType());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Alg.class)
+  void clientCredentialsClientAssertionsVerifyIndependently(Alg alg) throws Exception {
+    String tokenEndpoint = server.url("/oauth/token").toString();
+    verifyingEndpoint(
+        alg,
+        "client_assertion",
+        Map.of(
+            "grant_type", "client_credentials",
+            "scope", "reports:read",
+            "client_id", "reporting-job",
+            "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        new Expected("reporting-job", "reporting-job", tokenEndpoint, 60));
+    OAuth2TokenSource source =
+        OAuth2TokenSource.clientCredentials()
+            .tokenEndpoint(tokenEndpoint)
+            .clientId("reporting-job")
+            .privateKey(alg.keys.getPrivate(), "kid-1")
+            .scope("reports:read")
+            .build();
+
+    for (int i = 0; i < ASSERTIONS; i++) assertEquals("a", source.fetch().accessToken());
+
+    assertEquals(List.of(), problems);
+    assertEquals(ASSERTIONS, jtis.size());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Alg.class)
+  void jwtBearerAssertionsVerifyIndependently(Alg alg) throws Exception {
+    String tokenEndpoint = server.url("/oauth/token").toString();
+    verifyingEndpoint(
+        alg,
+        "assertion",
+        Map.of("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer", "scope", "read"),
+        new Expected("robot@example.com", "user@example.com", tokenEndpoint, 300));
+    OAuth2TokenSource source =
+        OAuth2TokenSource.jwtBearer()
+            .tokenEndpoint(tokenEndpoint)
+            .privateKey(alg.keys.getPrivate(), "kid-1")
+            .assertionIssuer("robot@example.com")
+            .assertionSubject("user@example.com")
+            .scope("read")
+            .build();
+
+    for (int i = 0; i < ASSERTIONS; i++) assertEquals("a", source.fetch().accessToken());
+
+    assertEquals(List.of(), problems);
+    assertEquals(ASSERTIONS, jtis.size());
+    assertEquals("read", verified.get(0).getStringClaim("scope"));
+  }
+
+  /** The checks themselves can fail: a key the server does not know is refused. */
+  @Test
+  void anAssertionSignedWithAnotherKeyIsRefused() {
+    verifyingEndpoint(
+        Alg.RS256,
+        "assertion",
+        Map.of("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        new Expected("robot@example.com", null, server.url("/oauth/token").toString(), 300));
+    OAuth2TokenSource source =
+        OAuth2TokenSource.jwtBearer()
+            .tokenEndpoint(server.url("/oauth/token").toString())
+            .privateKey(Jose.rsa().getPrivate(), "kid-1")
+            .assertionIssuer("robot@example.com")
+            .build();
+
+    assertThrows(RefreshFailedException.class, source::fetch);
+    assertEquals(
+        List.of(
+            "org.opentest4j.AssertionFailedError: signature does not verify ==> expected: <true> but was: <false>"),
+        problems);
   }
 }
