@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.nimbusds.jwt.JWTClaimsSet;
@@ -251,6 +252,51 @@ final class MockOAuth2ServerIntegrationTest {
             "/default/token",
             "/default/token",
             "/default/token"),
+        requested);
+  }
+
+  /**
+   * mock-oauth2-server 3.0.0 has an RFC 7009 endpoint: it revokes refresh tokens and refuses other
+   * token types with {@code unsupported_token_type}. Both helpers find their endpoint in the
+   * metadata.
+   */
+  @Test
+  void refreshAndRevokeThroughDiscoveredEndpoints() throws Exception {
+    Tokens signedIn = authorizationCodeLogin(new OkHttpClient());
+    String issuer = oauth.issuerUrl(ISSUER).toString();
+    OAuth2RefreshApi refreshApi =
+        OAuth2RefreshApi.builder()
+            .issuer(issuer)
+            .clientId(CLIENT_ID)
+            .clientSecret(CLIENT_SECRET)
+            .client(recordingClient())
+            .build();
+    OAuth2Revoker revoker =
+        OAuth2Revoker.builder()
+            .issuer(issuer)
+            .clientId(CLIENT_ID)
+            .clientSecret(CLIENT_SECRET)
+            .client(recordingClient())
+            .build();
+
+    Tokens refreshed = refreshApi.refresh(signedIn);
+    assertNotEquals(signedIn.refreshToken(), refreshed.refreshToken());
+    revoker.revoke(refreshed); // The refresh token, hinted as one: 200.
+    IOException accessOnly =
+        assertThrows(IOException.class, () -> revoker.revoke(Tokens.of(refreshed.accessToken())));
+
+    assertEquals(
+        "the revocation endpoint answered HTTP 400, unsupported_token_type",
+        accessOnly.getMessage());
+    assertEquals(
+        List.of(
+            "/.well-known/oauth-authorization-server/default",
+            "/default/.well-known/openid-configuration",
+            "/default/token",
+            "/.well-known/oauth-authorization-server/default",
+            "/default/.well-known/openid-configuration",
+            "/default/revoke",
+            "/default/revoke"),
         requested);
   }
 
