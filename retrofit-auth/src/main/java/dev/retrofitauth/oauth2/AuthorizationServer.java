@@ -8,6 +8,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.util.Collections;
 import java.util.LinkedHashSet;
+import java.util.Locale;
 import java.util.Set;
 import okhttp3.HttpUrl;
 import okhttp3.Request;
@@ -30,9 +31,9 @@ import org.jspecify.annotations.Nullable;
  *       issuer.
  * </ol>
  *
- * The second is tried only if the first answered, but not 2xx (404, a redirect); a network failure
- * ends the read. A document whose {@code issuer} is not exactly the configured issuer is refused
- * (RFC 8414 §3.3), wherever it was found. Thread-safe.
+ * The second is tried only if the first answered, but not with a JSON 2xx (a 404, a redirect, a
+ * catch-all HTML page); a network failure ends the read. A document whose {@code issuer} is not
+ * exactly the configured issuer is refused (RFC 8414 §3.3), wherever it was found. Thread-safe.
  */
 final class AuthorizationServer {
   private static final String OAUTH_WELL_KNOWN = "/.well-known/oauth-authorization-server";
@@ -76,12 +77,13 @@ final class AuthorizationServer {
 
   HttpUrl tokenEndpoint() throws IOException {
     if (issuer == null) return checkNotNull(tokenEndpoint);
-    return endpoint(metadata().tokenEndpoint, "token_endpoint");
+    return endpoint(metadata().tokenEndpoint, "token_endpoint", "tokenEndpoint(url)");
   }
 
   HttpUrl revocationEndpoint() throws IOException {
     if (issuer == null) return checkNotNull(revocationEndpoint);
-    return endpoint(metadata().revocationEndpoint, "revocation_endpoint");
+    return endpoint(
+        metadata().revocationEndpoint, "revocation_endpoint", "revocationEndpoint(url)");
   }
 
   /** The server's {@code token_endpoint_auth_methods_supported}, or null if not known. */
@@ -94,10 +96,16 @@ final class AuthorizationServer {
     return url;
   }
 
-  private HttpUrl endpoint(@Nullable String value, String name) throws IOException {
+  private HttpUrl endpoint(@Nullable String value, String name, String setter) throws IOException {
     if (value == null) {
       throw new IOException(
-          "the authorization server metadata of " + issuer + " has no " + name + ": configure it");
+          "the authorization server metadata of "
+              + issuer
+              + " has no "
+              + name
+              + ": call "
+              + setter
+              + " instead of issuer(url)");
     }
     HttpUrl url = HttpUrl.parse(value);
     if (url == null) {
@@ -143,11 +151,11 @@ final class AuthorizationServer {
     HttpUrl openId = issuerUrl.newBuilder().encodedPath(path + OPENID_WELL_KNOWN).build();
     String firstAnswer;
     try (Response response = get(rfc8414)) {
-      if (response.isSuccessful()) return read(response, rfc8414, issuer);
-      firstAnswer = "HTTP " + response.code();
+      if (isMetadata(response)) return read(response, rfc8414, issuer);
+      firstAnswer = describe(response);
     }
     try (Response response = get(openId)) {
-      if (response.isSuccessful()) return read(response, openId, issuer);
+      if (isMetadata(response)) return read(response, openId, issuer);
       throw new IOException(
           "found no authorization server metadata for "
               + issuer
@@ -157,9 +165,26 @@ final class AuthorizationServer {
               + firstAnswer
               + ", "
               + openId
-              + " answered HTTP "
-              + response.code());
+              + " answered "
+              + describe(response));
     }
+  }
+
+  /**
+   * True for a 2xx that may be a metadata document: not one whose type says it is not JSON, such as
+   * the HTML page that a catch-all route serves for any path.
+   */
+  private static boolean isMetadata(Response response) {
+    String type = response.header("Content-Type");
+    return response.isSuccessful()
+        && (type == null || type.toLowerCase(Locale.US).contains("json"));
+  }
+
+  private static String describe(Response response) {
+    String type = response.header("Content-Type");
+    return "HTTP "
+        + response.code()
+        + (response.isSuccessful() && type != null ? " (" + ServerText.sanitize(type) + ")" : "");
   }
 
   private Response get(HttpUrl url) throws IOException {

@@ -6,6 +6,7 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
+import java.security.ProviderException;
 import java.security.SecureRandom;
 import java.security.Signature;
 import java.security.interfaces.ECKey;
@@ -100,8 +101,9 @@ final class JwsSigner {
       signer.initSign(key);
       signer.update(signingInput.getBytes(StandardCharsets.US_ASCII));
       signature = signer.sign();
-    } catch (GeneralSecurityException e) {
-      // The JCA's message is left out: a provider may describe the key in it.
+    } catch (GeneralSecurityException | ProviderException e) {
+      // ProviderException: what Android's Keystore throws for a key it cannot use now. The JCA's
+      // message is left out: a provider may describe the key in it.
       throw new IOException(
           "could not sign a JWT with " + algorithm + " (" + e.getClass().getSimpleName() + ")", e);
     }

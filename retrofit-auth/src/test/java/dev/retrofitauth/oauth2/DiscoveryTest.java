@@ -154,6 +154,29 @@ final class DiscoveryTest {
     assertEquals(List.of(RFC8414, OPENID, "/tenant/token"), paths);
   }
 
+  /** A host whose catch-all route answers any path with a page is not serving metadata there. */
+  @Test
+  void aPageInsteadOfMetadataIsNotMetadata() throws Exception {
+    MockResponse page =
+        new MockResponse().setHeader("Content-Type", "text/html; charset=utf-8").setBody("<html>");
+    responses.put(RFC8414, page);
+    responses.put(OPENID, json(200, metadata(issuer, "")));
+
+    builder().build().refresh(CURRENT);
+    assertEquals(List.of(RFC8414, OPENID, "/tenant/token"), paths);
+
+    responses.put(OPENID, page);
+    assertEquals(
+        "found no authorization server metadata for "
+            + issuer
+            + ": "
+            + server.url(RFC8414)
+            + " answered HTTP 200 (text/html; charset=utf-8), "
+            + server.url(OPENID)
+            + " answered HTTP 200 (text/html; charset=utf-8)",
+        assertThrows(IOException.class, () -> builder().build().refresh(CURRENT)).getMessage());
+  }
+
   @Test
   void issuerWithoutPathUsesTheWellKnownPathsAtTheRoot() throws Exception {
     String rootIssuer = server.url("/").toString().replaceAll("/$", "");
@@ -241,7 +264,9 @@ final class DiscoveryTest {
 
     responses.put(RFC8414, json(200, "{\"issuer\":\"" + issuer + "\"}"));
     assertEquals(
-        "the authorization server metadata of " + issuer + " has no token_endpoint: configure it",
+        "the authorization server metadata of "
+            + issuer
+            + " has no token_endpoint: call tokenEndpoint(url) instead of issuer(url)",
         assertThrows(IOException.class, () -> builder().build().refresh(CURRENT)).getMessage());
 
     responses.put(

@@ -11,6 +11,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.retrofitauth.oauth2.Jose.Alg;
 import java.io.IOException;
+import java.security.PrivateKey;
 import java.security.Signature;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -143,6 +144,34 @@ final class JwsSignerTest {
                 IllegalArgumentException.class,
                 () -> new JwsSigner(Jose.generate("DSA", 2048).getPrivate(), "k"))
             .getMessage());
+  }
+
+  /** An opaque key, as from a hardware store, that the JCA refuses: an IOException, no key text. */
+  @Test
+  void aKeyTheJcaRefusesIsAnIoException() {
+    @SuppressWarnings("serial") // Never serialized.
+    PrivateKey opaque =
+        new PrivateKey() {
+          @Override
+          public String getAlgorithm() {
+            return "RSA";
+          }
+
+          @Override
+          public String getFormat() {
+            return null;
+          }
+
+          @Override
+          public byte[] getEncoded() {
+            return null;
+          }
+        };
+    JwsSigner signer = new JwsSigner(opaque, "k");
+
+    IOException e = assertThrows(IOException.class, () -> signer.sign(Map.of(), Map.of()));
+
+    assertEquals("could not sign a JWT with RS256 (InvalidKeyException)", e.getMessage());
   }
 
   @Test

@@ -191,7 +191,7 @@ final class OAuth2RevokerTest {
     assertEquals(
         "the authorization server metadata of "
             + issuer
-            + " has no revocation_endpoint: configure it",
+            + " has no revocation_endpoint: call revocationEndpoint(url) instead of issuer(url)",
         assertThrows(
                 IOException.class,
                 () ->
