@@ -3,6 +3,8 @@ package dev.retrofitauth.oauth2;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.internal.Internal;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.security.PrivateKey;
 import java.util.Objects;
 import okhttp3.HttpUrl;
@@ -81,6 +83,22 @@ final class HelperConfig {
 
   void clock(RefreshManager.Clock clock) {
     this.clock = Objects.requireNonNull(clock, "clock == null");
+  }
+
+  /** Checks a resource indicator: an absolute URI without a fragment (RFC 8707 §2). */
+  static String checkResource(String resource) {
+    Objects.requireNonNull(resource, "resource == null");
+    URI uri;
+    try {
+      uri = new URI(resource);
+    } catch (URISyntaxException e) {
+      uri = null;
+    }
+    if (uri == null || !uri.isAbsolute() || uri.getRawFragment() != null) {
+      throw new IllegalArgumentException(
+          "resource is not an absolute URI without a fragment: " + resource);
+    }
+    return resource;
   }
 
   @Nullable JwsSigner signer() {

@@ -7,7 +7,6 @@ import dev.retrofitauth.Tokens;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;
-import java.net.URI;
 import java.security.PrivateKey;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -237,18 +236,7 @@ public final class OAuth2TokenSource implements TokenSource {
      * called more than once.
      */
     public ClientCredentialsBuilder resource(String resource) {
-      Objects.requireNonNull(resource, "resource == null");
-      URI uri;
-      try {
-        uri = new URI(resource);
-      } catch (java.net.URISyntaxException e) {
-        uri = null;
-      }
-      if (uri == null || !uri.isAbsolute() || uri.getRawFragment() != null) {
-        throw new IllegalArgumentException(
-            "resource is not an absolute URI without a fragment: " + resource);
-      }
-      resources.add(resource);
+      resources.add(HelperConfig.checkResource(resource));
       return this;
     }
 
