@@ -5,8 +5,9 @@ import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.Tokens;
-import dev.retrofitauth.internal.Internal;
+import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;
+import java.security.PrivateKey;
 import java.util.Objects;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
@@ -26,6 +27,12 @@ import org.jspecify.annotations.Nullable;
  *     .client(okHttpClient) // optional; the auth interceptor is removed from its copy
  *     .build();
  * }</pre>
+ *
+ * <p>Instead of the token endpoint, the builder may be given the {@linkplain Builder#issuer
+ * issuer}: the endpoint is then read from the server's metadata on the first refresh. The client
+ * authenticates with a secret, with a signed assertion ({@link
+ * ClientAuthentication#PRIVATE_KEY_JWT} and {@link Builder#privateKey}), or not at all (a public
+ * client).
  *
  * <p>What the endpoint answers becomes:
  *
@@ -54,39 +61,43 @@ import org.jspecify.annotations.Nullable;
  * cannot forge log lines. Instances are immutable and thread-safe.
  */
 public final class OAuth2RefreshApi implements RefreshApi {
-  /** How the client authenticates to the token endpoint (RFC 6749 §2.3). */
+  /** How the client authenticates to the authorization server (RFC 6749 §2.3, RFC 7523 §2.2). */
   public enum ClientAuthentication {
-    /** HTTP Basic with the client id and secret. The default when a secret is set. */
+    /**
+     * HTTP Basic with the client id and secret. The default when a secret is set, unless the
+     * server's metadata lists only {@code client_secret_post}.
+     */
     CLIENT_SECRET_BASIC,
     /** {@code client_id} and {@code client_secret} in the form body. */
     CLIENT_SECRET_POST,
+    /**
+     * A JWT signed with the client's private key ({@code private_key_jwt}): {@code iss} and {@code
+     * sub} are the client id, {@code aud} is the endpoint the request goes to, it expires after 60
+     * seconds and has a new random {@code jti}. The default when a private key is set.
+     */
+    PRIVATE_KEY_JWT,
     /** A public client: {@code client_id} in the form body, no secret. */
     NONE
   }
 
-  private final HttpUrl tokenEndpoint;
-  private final String clientId;
+  private final AuthorizationServer server;
+  private final ClientAuth clientAuth;
+  private final @Nullable String scope;
   private final RefreshManager.Clock clock;
-  private final TokenRequests requests;
   private final TokenEndpointClient endpoint;
   private final TokenResponseReader responses;
   private final TokenErrorMapper errors;
 
-  private OAuth2RefreshApi(Builder builder, HttpUrl tokenEndpoint, String clientId) {
-    this.tokenEndpoint = tokenEndpoint;
-    this.clientId = clientId;
-    this.clock = builder.clock;
-    ClientAuthentication clientAuthentication =
-        builder.clientAuthentication != null
-            ? builder.clientAuthentication
-            : builder.clientSecret != null
-                ? ClientAuthentication.CLIENT_SECRET_BASIC
-                : ClientAuthentication.NONE;
-    this.requests =
-        new TokenRequests(
-            tokenEndpoint, clientId, builder.clientSecret, clientAuthentication, builder.scope);
-    this.endpoint =
-        new TokenEndpointClient(builder.client != null ? builder.client : new OkHttpClient());
+  private OAuth2RefreshApi(
+      Builder builder,
+      TokenEndpointClient endpoint,
+      AuthorizationServer server,
+      ClientAuth client) {
+    this.server = server;
+    this.clientAuth = client;
+    this.scope = builder.scope;
+    this.clock = builder.config.clock;
+    this.endpoint = endpoint;
     this.responses = new TokenResponseReader(clock);
     this.errors = new TokenErrorMapper(clock);
   }
@@ -95,75 +106,99 @@ public final class OAuth2RefreshApi implements RefreshApi {
     return new Builder();
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>With an {@linkplain Builder#issuer issuer}, the first call reads the server's metadata.
+   */
   @Override
   public Tokens refresh(Tokens current) throws IOException {
     String refreshToken = current.refreshToken();
     if (refreshToken == null) throw new IllegalArgumentException("current has no refresh token");
-    Request request = requests.refresh(refreshToken);
+    HttpUrl tokenEndpoint = server.tokenEndpoint();
+    Request request =
+        TokenRequests.refresh(
+            tokenEndpoint, clientAuth, server.authMethodsSupported(), refreshToken, scope);
     long sentAt = clock.currentTimeMillis();
     try (Response response = endpoint.execute(request)) {
       if (response.isSuccessful()) return responses.read(response, sentAt);
-      throw errors.toException(response);
+      throw errors.toException(response, Grant.REFRESH_TOKEN);
     }
   }
 
   @Override
   public String toString() {
-    return "OAuth2RefreshApi{tokenEndpoint=" + tokenEndpoint + ", clientId=" + clientId + "}";
+    return "OAuth2RefreshApi{" + server + ", " + clientAuth + "}";
   }
 
   /** Configures and builds an {@link OAuth2RefreshApi}. */
   public static final class Builder {
-    private @Nullable HttpUrl tokenEndpoint;
-    private @Nullable String clientId;
-    private @Nullable String clientSecret;
-    private @Nullable ClientAuthentication clientAuthentication;
-    private @Nullable String scope;
-    private @Nullable OkHttpClient client;
-    private boolean allowCleartext;
-    private RefreshManager.Clock clock = System::currentTimeMillis;
+    final HelperConfig config = new HelperConfig("token");
+    @Nullable String scope;
 
     Builder() {}
 
-    /** The token endpoint's URL. It must be https, except on loopback. Required. */
+    /**
+     * The token endpoint's URL. It must be https, except on loopback. Set it or {@link #issuer}.
+     */
     public Builder tokenEndpoint(String url) {
-      Objects.requireNonNull(url, "url == null");
-      this.tokenEndpoint = Internal.parseUrl(url);
+      config.endpoint(url);
+      return this;
+    }
+
+    /**
+     * The authorization server's issuer URL, exactly as the server names it, to find the token
+     * endpoint in its metadata on the first refresh (RFC 8414: {@code
+     * /.well-known/oauth-authorization-server} first, then OpenID's {@code
+     * /.well-known/openid-configuration}). Set it or {@link #tokenEndpoint}.
+     */
+    public Builder issuer(String url) {
+      config.issuer(url);
       return this;
     }
 
     /** The client id. Required. */
     public Builder clientId(String clientId) {
-      Objects.requireNonNull(clientId, "clientId == null");
-      if (clientId.isEmpty()) throw new IllegalArgumentException("clientId is empty");
-      this.clientId = clientId;
+      config.clientId(clientId);
       return this;
     }
 
     /** The client secret of a confidential client. Leave it unset for a public client. */
     public Builder clientSecret(String clientSecret) {
-      Objects.requireNonNull(clientSecret, "clientSecret == null");
-      if (clientSecret.isEmpty()) throw new IllegalArgumentException("clientSecret is empty");
-      this.clientSecret = clientSecret;
+      config.clientSecret(clientSecret);
       return this;
     }
 
     /**
-     * How the client authenticates. Defaults to {@link ClientAuthentication#CLIENT_SECRET_BASIC}
-     * with a secret and {@link ClientAuthentication#NONE} without.
+     * The private key that signs the client's assertions for {@link
+     * ClientAuthentication#PRIVATE_KEY_JWT}: RSA (RS256, 2048 bits or more) or EC P-256 (ES256).
+     * {@code keyId} is sent as the JWT's {@code kid}: the id the server knows the public key by.
+     */
+    public Builder privateKey(PrivateKey key, String keyId) {
+      config.privateKey(key, keyId);
+      return this;
+    }
+
+    /**
+     * How the client authenticates. Defaults to {@link ClientAuthentication#PRIVATE_KEY_JWT} with a
+     * private key, {@link ClientAuthentication#CLIENT_SECRET_BASIC} with a secret and {@link
+     * ClientAuthentication#NONE} without either.
      */
     public Builder clientAuthentication(ClientAuthentication clientAuthentication) {
-      this.clientAuthentication =
-          Objects.requireNonNull(clientAuthentication, "clientAuthentication == null");
+      config.clientAuthentication(clientAuthentication);
       return this;
     }
 
     /** The scope to ask for, space-separated. By default none is sent: the grant's scope. */
     public Builder scope(String scope) {
+      this.scope = checkScope(scope);
+      return this;
+    }
+
+    static String checkScope(String scope) {
       Objects.requireNonNull(scope, "scope == null");
       if (scope.trim().isEmpty()) throw new IllegalArgumentException("scope is blank");
-      this.scope = scope;
-      return this;
+      return scope;
     }
 
     /**
@@ -172,7 +207,7 @@ public final class OAuth2RefreshApi implements RefreshApi {
      * that copy does not follow redirects. Defaults to a new {@link OkHttpClient}.
      */
     public Builder client(OkHttpClient client) {
-      this.client = Objects.requireNonNull(client, "client == null");
+      config.client(client);
       return this;
     }
 
@@ -180,38 +215,23 @@ public final class OAuth2RefreshApi implements RefreshApi {
      * Allows a cleartext {@code http} token endpoint that is not on loopback. Defaults to false.
      */
     public Builder allowCleartext(boolean allowCleartext) {
-      this.allowCleartext = allowCleartext;
+      config.allowCleartext(allowCleartext);
       return this;
     }
 
-    /** The device clock, used for expiries. Defaults to {@link System#currentTimeMillis()}. */
+    /**
+     * The device clock, used for expiries and assertions. Defaults to {@link
+     * System#currentTimeMillis()}.
+     */
     public Builder clock(RefreshManager.Clock clock) {
-      this.clock = Objects.requireNonNull(clock, "clock == null");
+      config.clock(clock);
       return this;
     }
 
     public OAuth2RefreshApi build() {
-      HttpUrl endpoint = tokenEndpoint;
-      if (endpoint == null) {
-        throw new IllegalStateException("no token endpoint: call tokenEndpoint(url)");
-      }
-      String id = clientId;
-      if (id == null) throw new IllegalStateException("no client id: call clientId(id)");
-      if (!endpoint.isHttps() && !allowCleartext && !Internal.isLoopback(endpoint)) {
-        throw new IllegalStateException(
-            "the token endpoint is cleartext http: use https, or call allowCleartext(true)");
-      }
-      ClientAuthentication method = clientAuthentication;
-      if (method != null && method != ClientAuthentication.NONE && clientSecret == null) {
-        throw new IllegalStateException(
-            method + " needs a client secret: call clientSecret(secret), or use NONE");
-      }
-      if (method == ClientAuthentication.NONE && clientSecret != null) {
-        throw new IllegalStateException(
-            "a public client (NONE) sends no secret: remove clientSecret(...) or pick "
-                + "CLIENT_SECRET_BASIC or CLIENT_SECRET_POST");
-      }
-      return new OAuth2RefreshApi(this, endpoint, id);
+      TokenEndpointClient http = config.http();
+      AuthorizationServer server = config.server(http);
+      return new OAuth2RefreshApi(this, http, server, config.clientAuth(true, "refresh_token"));
     }
   }
 }

@@ -56,34 +56,58 @@ final class TokenEndpointClient {
   }
 
   /**
-   * Sends {@code request}. The caller closes the response.
+   * Sends a refresh request. The caller closes the response.
    *
    * @throws IOException if the call failed, the HTTP client threw a {@link RuntimeException}, or
    *     the endpoint answered with a redirect.
    */
   Response execute(Request request) throws IOException {
-    Response response;
-    try {
-      response = client.newCall(request).execute();
-    } catch (RuntimeException e) {
-      // OkHttp itself throws NumberFormatException for a 503 whose Retry-After exceeds an int,
-      // and an app's interceptor may throw anything. Either way the refresh failed, for now.
-      throw new IOException(
-          "the call to the token endpoint failed inside the HTTP client ("
-              + e.getClass().getSimpleName()
-              + ")",
-          e);
-    }
+    return execute(request, "the token endpoint", "the refresh token and client secret");
+  }
+
+  /**
+   * Sends {@code request} to {@code endpoint} ("the token endpoint"), refusing a redirect, so that
+   * {@code secrets} ("the client's credentials") go nowhere else. The caller closes the response.
+   *
+   * @throws IOException if the call failed, the HTTP client threw a {@link RuntimeException}, or
+   *     the endpoint answered with a redirect.
+   */
+  Response execute(Request request, String endpoint, String secrets) throws IOException {
+    Response response = send(request, endpoint);
     int code = response.code();
     if (code >= 300 && code < 400) {
       response.close();
       throw new IOException(
-          "the token endpoint redirected (HTTP "
+          endpoint
+              + " redirected (HTTP "
               + code
-              + "): this helper does not follow redirects, so that the refresh token and client"
-              + " secret go only to the configured endpoint; configure the final URL");
+              + "): this helper does not follow redirects, so that "
+              + secrets
+              + " go only to the configured endpoint; configure the final URL");
     }
     return response;
+  }
+
+  /**
+   * Sends {@code request} and returns whatever {@code endpoint} answered, a redirect included. The
+   * caller closes the response.
+   *
+   * @throws IOException if the call failed, or the HTTP client threw a {@link RuntimeException}.
+   */
+  Response send(Request request, String endpoint) throws IOException {
+    try {
+      return client.newCall(request).execute();
+    } catch (RuntimeException e) {
+      // OkHttp itself throws NumberFormatException for a 503 whose Retry-After exceeds an int,
+      // and an app's interceptor may throw anything. Either way the call failed, for now.
+      throw new IOException(
+          "the call to "
+              + endpoint
+              + " failed inside the HTTP client ("
+              + e.getClass().getSimpleName()
+              + ")",
+          e);
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import com.squareup.moshi.JsonReader;
 import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
+import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Collections;
@@ -42,16 +43,26 @@ final class TokenErrorMapper {
   }
 
   /**
-   * Returns the exception for {@code response}, which is not a 2xx.
+   * Returns the exception for {@code response}, which is not a 2xx, to a request of {@code grant}.
+   * {@code invalid_grant} depends on the grant: a rejected refresh token ends the session, and a
+   * rejected JWT bearer assertion will not get better when it is signed again; for {@code
+   * client_credentials}, which has no grant to reject, it is only an odd server.
    *
    * @throws IOException if reading the body failed; an interrupt, for one, is never swallowed.
    */
-  IOException toException(Response response) throws IOException {
+  IOException toException(Response response, Grant grant) throws IOException {
     int code = response.code();
     String error = readErrorCode(response);
-    if ("invalid_grant".equals(error)) {
+    if ("invalid_grant".equals(error) && grant == Grant.REFRESH_TOKEN) {
       return new RefreshRejectedException(
           "the token endpoint rejected the refresh token (HTTP " + code + ", invalid_grant)");
+    }
+    if ("invalid_grant".equals(error) && grant == Grant.JWT_BEARER) {
+      return RefreshFailedException.permanent(
+          "the token endpoint rejected the assertion (HTTP "
+              + code
+              + ", invalid_grant): check its issuer, subject, audience, key id and key, and the"
+              + " clock");
     }
     String message = "the token endpoint answered HTTP " + code;
     if (code == 408 || code == 429 || code >= 500) {
@@ -106,7 +117,7 @@ final class TokenErrorMapper {
   }
 
   /** Returns the {@code error} of an error response's JSON body, or null. */
-  private static @Nullable String readErrorCode(Response response) throws IOException {
+  static @Nullable String readErrorCode(Response response) throws IOException {
     Buffer body = TokenEndpointClient.readBody(response);
     if (body == null) return null; // Too large to be an OAuth error: go by the status code.
     try {

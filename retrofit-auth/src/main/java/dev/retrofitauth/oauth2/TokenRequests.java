@@ -1,71 +1,99 @@
 package dev.retrofitauth.oauth2;
 
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
-import java.io.UnsupportedEncodingException;
-import java.net.URLEncoder;
-import java.util.Objects;
-import okhttp3.Credentials;
+import java.io.IOException;
+import java.util.List;
+import java.util.Set;
 import okhttp3.FormBody;
 import okhttp3.HttpUrl;
 import okhttp3.Request;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Builds the refresh request (RFC 6749 §6): the form, and the client's authentication (§2.3).
- * Immutable and thread-safe.
+ * Builds the requests the helpers send: the token requests of each grant (RFC 6749 §4.4, §6; RFC
+ * 7523 §2.1) and the revocation request (RFC 7009 §2.1), each with the client's authentication.
  */
 final class TokenRequests {
-  private final HttpUrl tokenEndpoint;
-  private final String clientId;
-  private final @Nullable String clientSecret;
-  private final ClientAuthentication clientAuthentication;
-  private final @Nullable String scope;
+  /** The grant types, which also decide how an error response is read. */
+  enum Grant {
+    REFRESH_TOKEN("refresh_token"),
+    CLIENT_CREDENTIALS("client_credentials"),
+    JWT_BEARER("urn:ietf:params:oauth:grant-type:jwt-bearer");
 
-  TokenRequests(
-      HttpUrl tokenEndpoint,
-      String clientId,
-      @Nullable String clientSecret,
-      ClientAuthentication clientAuthentication,
-      @Nullable String scope) {
-    this.tokenEndpoint = tokenEndpoint;
-    this.clientId = clientId;
-    this.clientSecret = clientSecret;
-    this.clientAuthentication = clientAuthentication;
-    this.scope = scope;
+    final String value;
+
+    Grant(String value) {
+      this.value = value;
+    }
   }
 
-  /** Returns the request that exchanges {@code refreshToken} for new tokens. */
-  Request refresh(String refreshToken) {
-    FormBody.Builder form =
-        new FormBody.Builder()
-            .add("grant_type", "refresh_token")
-            .add("refresh_token", refreshToken);
+  private TokenRequests() {}
+
+  /** Returns the request that exchanges {@code refreshToken} for new tokens (RFC 6749 §6). */
+  static Request refresh(
+      HttpUrl endpoint,
+      ClientAuth client,
+      @Nullable Set<String> serverMethods,
+      String refreshToken,
+      @Nullable String scope)
+      throws IOException {
+    FormBody.Builder form = grant(Grant.REFRESH_TOKEN).add("refresh_token", refreshToken);
     if (scope != null) form.add("scope", scope);
-    Request.Builder request =
-        new Request.Builder().url(tokenEndpoint).header("Accept", "application/json");
-    switch (clientAuthentication) {
-      case CLIENT_SECRET_BASIC:
-        // RFC 6749 §2.3.1: form-encode the id and the secret before Basic encoding.
-        request.header(
-            "Authorization",
-            Credentials.basic(
-                formEncode(clientId), formEncode(Objects.requireNonNull(clientSecret))));
-        break;
-      case CLIENT_SECRET_POST:
-        form.add("client_id", clientId).add("client_secret", Objects.requireNonNull(clientSecret));
-        break;
-      case NONE:
-        form.add("client_id", clientId);
-        break;
-    }
-    return request.post(form.build()).build();
+    return post(endpoint, form, client, serverMethods);
   }
 
-  private static String formEncode(String value) {
-    try {
-      return URLEncoder.encode(value, "UTF-8");
-    } catch (UnsupportedEncodingException e) {
-      throw new AssertionError(e);
-    }
+  /**
+   * Returns a {@code client_credentials} request (RFC 6749 §4.4.2), with the resource indicators of
+   * RFC 8707 and the {@code audience} parameter that some servers (Auth0) ask for instead.
+   */
+  static Request clientCredentials(
+      HttpUrl endpoint,
+      ClientAuth client,
+      @Nullable Set<String> serverMethods,
+      @Nullable String scope,
+      List<String> resources,
+      @Nullable String audience)
+      throws IOException {
+    FormBody.Builder form = grant(Grant.CLIENT_CREDENTIALS);
+    if (scope != null) form.add("scope", scope);
+    for (String resource : resources) form.add("resource", resource);
+    if (audience != null) form.add("audience", audience);
+    return post(endpoint, form, client, serverMethods);
+  }
+
+  /** Returns a JWT bearer grant request (RFC 7523 §2.1), without client authentication. */
+  static Request jwtBearer(HttpUrl endpoint, String assertion, @Nullable String scope)
+      throws IOException {
+    FormBody.Builder form = grant(Grant.JWT_BEARER).add("assertion", assertion);
+    if (scope != null) form.add("scope", scope);
+    return post(endpoint, form, null, null);
+  }
+
+  /** Returns a revocation request (RFC 7009 §2.1) for {@code token}, a refresh or access token. */
+  static Request revocation(
+      HttpUrl endpoint,
+      ClientAuth client,
+      @Nullable Set<String> serverMethods,
+      String token,
+      String tokenTypeHint)
+      throws IOException {
+    FormBody.Builder form =
+        new FormBody.Builder().add("token", token).add("token_type_hint", tokenTypeHint);
+    return post(endpoint, form, client, serverMethods);
+  }
+
+  private static FormBody.Builder grant(Grant grant) {
+    return new FormBody.Builder().add("grant_type", grant.value);
+  }
+
+  private static Request post(
+      HttpUrl endpoint,
+      FormBody.Builder form,
+      @Nullable ClientAuth client,
+      @Nullable Set<String> serverMethods)
+      throws IOException {
+    Request.Builder request =
+        new Request.Builder().url(endpoint).header("Accept", "application/json");
+    if (client != null) client.apply(request, form, endpoint, serverMethods);
+    return request.post(form.build()).build();
   }
 }

@@ -3,13 +3,19 @@ package dev.retrofitauth.oauth2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
 import com.squareup.moshi.JsonReader;
 import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.Tokens;
+import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.io.IOException;
+import java.text.ParseException;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
@@ -31,12 +37,17 @@ import okhttp3.mockwebserver.RecordedRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import retrofit2.Call;
 import retrofit2.Retrofit;
 import retrofit2.converter.scalars.ScalarsConverterFactory;
 import retrofit2.http.GET;
 
-/** The OAuth 2 helper against a real OAuth 2 server that rotates refresh tokens. */
+/**
+ * The OAuth 2 helpers against a real OAuth 2 server (mock-oauth2-server) that rotates refresh
+ * tokens.
+ */
 final class MockOAuth2ServerIntegrationTest {
   private static final String ISSUER = "default";
   private static final String CLIENT_ID = "retrofit-auth-test";
@@ -66,6 +77,7 @@ final class MockOAuth2ServerIntegrationTest {
 
   private final Set<String> expired = ConcurrentHashMap.newKeySet();
   private final List<String> presentedRefreshTokens = new CopyOnWriteArrayList<>();
+  private final List<String> requested = new CopyOnWriteArrayList<>();
 
   @BeforeEach
   void setUp() throws IOException {
@@ -139,6 +151,153 @@ final class MockOAuth2ServerIntegrationTest {
     assertNotEquals(first.refreshToken(), second.refreshToken());
     assertEquals(List.of(signedIn.refreshToken(), first.refreshToken()), presentedRefreshTokens);
     assertEquals(2, auth.stats().refreshesSucceeded());
+  }
+
+  /** An OkHttp client that records each URL the helper calls. */
+  private OkHttpClient recordingClient() {
+    return new OkHttpClient.Builder()
+        .addInterceptor(
+            chain -> {
+              requested.add(chain.request().url().encodedPath());
+              return chain.proceed(chain.request());
+            })
+        .build();
+  }
+
+  private static JWTClaimsSet claims(String jwt) throws ParseException {
+    return SignedJWT.parse(jwt).getJWTClaimsSet();
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = ClientAuthentication.class,
+      names = {"CLIENT_SECRET_BASIC", "CLIENT_SECRET_POST"})
+  void clientCredentialsWithASecret(ClientAuthentication method) throws Exception {
+    OAuth2TokenSource source =
+        OAuth2TokenSource.clientCredentials()
+            .tokenEndpoint(oauth.tokenEndpointUrl(ISSUER).toString())
+            .clientId(CLIENT_ID)
+            .clientSecret(CLIENT_SECRET)
+            .clientAuthentication(method)
+            .scope("reports")
+            .build();
+
+    Tokens tokens = source.fetch();
+
+    // The server names the client it authenticated as the token's subject.
+    JWTClaimsSet claims = claims(tokens.accessToken());
+    assertEquals(CLIENT_ID, claims.getSubject());
+    assertEquals(oauth.issuerUrl(ISSUER).toString(), claims.getIssuer());
+    assertEquals(List.of("reports"), claims.getAudience());
+    assertTrue(tokens.hasExpiry());
+    assertNull(tokens.refreshToken());
+  }
+
+  @Test
+  void clientCredentialsWithPrivateKeyJwt() throws Exception {
+    OAuth2TokenSource source =
+        OAuth2TokenSource.clientCredentials()
+            .tokenEndpoint(oauth.tokenEndpointUrl(ISSUER).toString())
+            .clientId(CLIENT_ID)
+            .privateKey(Jose.Alg.RS256.keys.getPrivate(), "key-1")
+            .scope("reports")
+            .build();
+
+    // The server (Nimbus OAuth SDK) parsed the client assertion to find the client.
+    assertEquals(CLIENT_ID, claims(source.fetch().accessToken()).getSubject());
+  }
+
+  /** mock-oauth2-server supports the JWT bearer grant: it copies the assertion's claims. */
+  @Test
+  void jwtBearerGrant() throws Exception {
+    OAuth2TokenSource source =
+        OAuth2TokenSource.jwtBearer()
+            .tokenEndpoint(oauth.tokenEndpointUrl(ISSUER).toString())
+            .privateKey(Jose.Alg.ES256.keys.getPrivate(), "key-1")
+            .assertionIssuer("robot@example.com")
+            .assertionSubject("user@example.com")
+            .scope("reports")
+            .build();
+
+    Tokens tokens = source.fetch();
+
+    JWTClaimsSet claims = claims(tokens.accessToken());
+    assertEquals("user@example.com", claims.getSubject());
+    assertEquals(oauth.issuerUrl(ISSUER).toString(), claims.getIssuer());
+    assertEquals("reports", claims.getStringClaim("scope"));
+    assertTrue(tokens.hasExpiry());
+  }
+
+  @Test
+  void tokenSourceDiscoversTheTokenEndpointOnceFromTheServersMetadata() throws Exception {
+    OAuth2TokenSource source =
+        OAuth2TokenSource.clientCredentials()
+            .issuer(oauth.issuerUrl(ISSUER).toString())
+            .clientId(CLIENT_ID)
+            .clientSecret(CLIENT_SECRET)
+            .client(recordingClient())
+            .build();
+    assertEquals(List.of(), requested);
+
+    for (int i = 0; i < 5; i++)
+      assertEquals(CLIENT_ID, claims(source.fetch().accessToken()).getSubject());
+
+    // The server serves RFC 8414's document next to OpenID's, not at the inserted path.
+    assertEquals(
+        List.of(
+            "/.well-known/oauth-authorization-server/default",
+            "/default/.well-known/openid-configuration",
+            "/default/token",
+            "/default/token",
+            "/default/token",
+            "/default/token",
+            "/default/token"),
+        requested);
+  }
+
+  /**
+   * mock-oauth2-server 3.0.0 has an RFC 7009 endpoint: it revokes refresh tokens and refuses other
+   * token types with {@code unsupported_token_type}. Both helpers find their endpoint in the
+   * metadata.
+   */
+  @Test
+  void refreshAndRevokeThroughDiscoveredEndpoints() throws Exception {
+    Tokens signedIn = authorizationCodeLogin(new OkHttpClient());
+    String issuer = oauth.issuerUrl(ISSUER).toString();
+    OAuth2RefreshApi refreshApi =
+        OAuth2RefreshApi.builder()
+            .issuer(issuer)
+            .clientId(CLIENT_ID)
+            .clientSecret(CLIENT_SECRET)
+            .client(recordingClient())
+            .build();
+    OAuth2Revoker revoker =
+        OAuth2Revoker.builder()
+            .issuer(issuer)
+            .clientId(CLIENT_ID)
+            .clientSecret(CLIENT_SECRET)
+            .client(recordingClient())
+            .build();
+
+    Tokens refreshed = refreshApi.refresh(signedIn);
+    assertNotEquals(signedIn.refreshToken(), refreshed.refreshToken());
+    revoker.revoke(refreshed); // The refresh token, hinted as one: 200.
+    IOException accessOnly =
+        assertThrows(IOException.class, () -> revoker.revoke(Tokens.of(refreshed.accessToken())));
+
+    assertEquals(
+        "the revocation endpoint answered HTTP 400, unsupported_token_type",
+        accessOnly.getMessage());
+    assertEquals(
+        List.of(
+            "/.well-known/oauth-authorization-server/default",
+            "/default/.well-known/openid-configuration",
+            "/default/token",
+            "/.well-known/oauth-authorization-server/default",
+            "/default/.well-known/openid-configuration",
+            "/default/revoke",
+            "/default/revoke"),
+        requested);
   }
 
   private Tokens authorizationCodeLogin(OkHttpClient client) throws IOException {

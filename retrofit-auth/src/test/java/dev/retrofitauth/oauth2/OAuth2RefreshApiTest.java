@@ -336,7 +336,7 @@ final class OAuth2RefreshApiTest {
   @Test
   void builderRejectsBadConfiguration() {
     assertEquals(
-        "no token endpoint: call tokenEndpoint(url)",
+        "no token endpoint: call tokenEndpoint(url) or issuer(url)",
         assertThrows(
                 IllegalStateException.class, () -> OAuth2RefreshApi.builder().clientId("a").build())
             .getMessage());
@@ -377,5 +377,78 @@ final class OAuth2RefreshApiTest {
         "scope is blank",
         assertThrows(IllegalArgumentException.class, () -> OAuth2RefreshApi.builder().scope(" "))
             .getMessage());
+  }
+
+  @Test
+  void builderChecksThePrivateKeyConfiguration() {
+    java.security.PrivateKey key = Jose.Alg.ES256.keys.getPrivate();
+    assertEquals(
+        "clientSecret(secret) and privateKey(key, keyId) exclude each other: call one of them",
+        assertThrows(
+                IllegalStateException.class,
+                () -> builder().clientSecret("s").privateKey(key, "k").build())
+            .getMessage());
+    assertEquals(
+        "PRIVATE_KEY_JWT needs a private key: call privateKey(key, keyId), or use NONE",
+        assertThrows(
+                IllegalStateException.class,
+                () -> builder().clientAuthentication(ClientAuthentication.PRIVATE_KEY_JWT).build())
+            .getMessage());
+    assertEquals(
+        "CLIENT_SECRET_BASIC needs a client secret: call clientSecret(secret), or use NONE",
+        assertThrows(
+                IllegalStateException.class,
+                () ->
+                    builder()
+                        .privateKey(key, "k")
+                        .clientAuthentication(ClientAuthentication.CLIENT_SECRET_BASIC)
+                        .build())
+            .getMessage());
+    assertEquals(
+        "a public client (NONE) signs nothing: remove privateKey(...) or pick PRIVATE_KEY_JWT",
+        assertThrows(
+                IllegalStateException.class,
+                () ->
+                    builder()
+                        .privateKey(key, "k")
+                        .clientAuthentication(ClientAuthentication.NONE)
+                        .build())
+            .getMessage());
+    assertEquals(
+        "key == null",
+        assertThrows(NullPointerException.class, () -> builder().privateKey(null, "k"))
+            .getMessage());
+    assertEquals(
+        "keyId == null",
+        assertThrows(NullPointerException.class, () -> builder().privateKey(key, null))
+            .getMessage());
+    assertEquals(
+        "keyId is empty",
+        assertThrows(IllegalArgumentException.class, () -> builder().privateKey(key, ""))
+            .getMessage());
+    assertEquals(
+        "RS256 needs an RSA key of 2048 bits or more: 1024",
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> builder().privateKey(Jose.generate("RSA", 1024).getPrivate(), "k"))
+            .getMessage());
+  }
+
+  @Test
+  void toStringNamesNoSecretAndNoKey() {
+    assertEquals(
+        "OAuth2RefreshApi{tokenEndpoint="
+            + server.url("/oauth/token")
+            + ", clientId=my app, clientAuthentication=auto}",
+        builder().clientSecret("s3cret").build().toString());
+    assertEquals(
+        "OAuth2RefreshApi{tokenEndpoint="
+            + server.url("/oauth/token")
+            + ", clientId=my app, clientAuthentication=PRIVATE_KEY_JWT}",
+        builder()
+            .privateKey(Jose.Alg.RS256.keys.getPrivate(), "k")
+            .clientAuthentication(ClientAuthentication.PRIVATE_KEY_JWT)
+            .build()
+            .toString());
   }
 }

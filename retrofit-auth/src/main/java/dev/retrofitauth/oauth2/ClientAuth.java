@@ -1,0 +1,147 @@
+package dev.retrofitauth.oauth2;
+
+import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
+import java.io.IOException;
+import java.io.UnsupportedEncodingException;
+import java.net.URLEncoder;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import okhttp3.Credentials;
+import okhttp3.FormBody;
+import okhttp3.HttpUrl;
+import okhttp3.Request;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * How a client proves who it is to the authorization server: a secret (RFC 6749 §2.3.1), a signed
+ * client assertion ({@code private_key_jwt}, RFC 7523 §2.2), or nothing but its id (a public
+ * client). Immutable and thread-safe; {@link #toString()} names the client and the method, never
+ * the secret or the key.
+ */
+final class ClientAuth {
+  static final String CLIENT_ASSERTION_TYPE =
+      "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+  /** How long a client assertion is valid: it is made for one request, sent at once. */
+  static final long ASSERTION_LIFETIME_MILLIS = 60_000L;
+
+  private final String clientId;
+  private final @Nullable String clientSecret;
+  private final @Nullable JwsSigner signer;
+  private final @Nullable ClientAuthentication configured;
+  private final RefreshManager.Clock clock;
+
+  /**
+   * The caller has checked that {@code configured}, if set, fits the secret and the signer; when it
+   * is null, the method is chosen per request from what the client has and the server supports.
+   */
+  ClientAuth(
+      String clientId,
+      @Nullable String clientSecret,
+      @Nullable JwsSigner signer,
+      @Nullable ClientAuthentication configured,
+      RefreshManager.Clock clock) {
+    this.clientId = clientId;
+    this.clientSecret = clientSecret;
+    this.signer = signer;
+    this.configured = configured;
+    this.clock = clock;
+  }
+
+  /**
+   * Returns the method to use. A configured one is used as it is. Otherwise a key means {@code
+   * private_key_jwt}; a secret means {@code client_secret_basic}, unless the server's metadata
+   * lists {@code client_secret_post} but not {@code client_secret_basic}; neither means a public
+   * client.
+   *
+   * @param serverSupported the server's {@code token_endpoint_auth_methods_supported}, or null if
+   *     not known. RFC 8414 §2 makes {@code client_secret_basic} the default when it is absent.
+   */
+  ClientAuthentication method(@Nullable Set<String> serverSupported) {
+    if (configured != null) return configured;
+    if (signer != null) return ClientAuthentication.PRIVATE_KEY_JWT;
+    if (clientSecret == null) return ClientAuthentication.NONE;
+    Set<String> supported = serverSupported != null ? serverSupported : Collections.emptySet();
+    if (!supported.contains("client_secret_basic") && supported.contains("client_secret_post")) {
+      return ClientAuthentication.CLIENT_SECRET_POST;
+    }
+    return ClientAuthentication.CLIENT_SECRET_BASIC;
+  }
+
+  /**
+   * Adds the client's authentication to a request for {@code endpoint}: a header, or form fields.
+   *
+   * @throws IOException if the client assertion could not be signed.
+   */
+  void apply(
+      Request.Builder request,
+      FormBody.Builder form,
+      HttpUrl endpoint,
+      @Nullable Set<String> serverSupported)
+      throws IOException {
+    switch (method(serverSupported)) {
+      case CLIENT_SECRET_BASIC:
+        // RFC 6749 §2.3.1: form-encode the id and the secret before Basic encoding.
+        request.header(
+            "Authorization",
+            Credentials.basic(
+                formEncode(clientId), formEncode(Objects.requireNonNull(clientSecret))));
+        break;
+      case CLIENT_SECRET_POST:
+        form.add("client_id", clientId).add("client_secret", Objects.requireNonNull(clientSecret));
+        break;
+      case PRIVATE_KEY_JWT:
+        form.add("client_id", clientId)
+            .add("client_assertion_type", CLIENT_ASSERTION_TYPE)
+            .add("client_assertion", clientAssertion(endpoint));
+        break;
+      case NONE:
+        form.add("client_id", clientId);
+        break;
+    }
+  }
+
+  /**
+   * Returns a client assertion (RFC 7523 §3): {@code iss} and {@code sub} are the client id, {@code
+   * aud} is the endpoint it is sent to, it expires {@link #ASSERTION_LIFETIME_MILLIS} after {@code
+   * iat}, and its {@code jti} is new, so a server that remembers them refuses a replay.
+   */
+  String clientAssertion(HttpUrl endpoint) throws IOException {
+    long now = clock.currentTimeMillis();
+    Map<String, Object> claims = new LinkedHashMap<>();
+    claims.put("iss", clientId);
+    claims.put("sub", clientId);
+    claims.put("aud", endpoint.toString());
+    claims.put("iat", now / 1000L);
+    claims.put("exp", (now + ASSERTION_LIFETIME_MILLIS) / 1000L);
+    claims.put("jti", JwsSigner.newJti());
+    return Objects.requireNonNull(signer, "signer").sign(typJwt(), claims);
+  }
+
+  /** The {@code typ} header of the JWTs these helpers send. */
+  static Map<String, Object> typJwt() {
+    return Collections.<String, Object>singletonMap("typ", "JWT");
+  }
+
+  private static String formEncode(String value) {
+    try {
+      return URLEncoder.encode(value, "UTF-8");
+    } catch (UnsupportedEncodingException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  String clientId() {
+    return clientId;
+  }
+
+  @Override
+  public String toString() {
+    String method = configured != null ? configured.toString() : "auto";
+    return "clientId=" + clientId + ", clientAuthentication=" + method;
+  }
+}

@@ -1,0 +1,195 @@
+package dev.retrofitauth.oauth2;
+
+import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.internal.Internal;
+import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.security.PrivateKey;
+import java.util.Objects;
+import okhttp3.HttpUrl;
+import okhttp3.OkHttpClient;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What the builders of the OAuth 2 helpers share: where the server is, who the client is, and how
+ * requests are sent. The builders' setters delegate here, so that each setting is checked, and each
+ * message worded, in one place. Mutable and not thread-safe, like a builder.
+ */
+final class HelperConfig {
+  /** What the configured endpoint is called in messages and setter names: "token", "revocation". */
+  private final String endpointName;
+
+  private @Nullable HttpUrl endpoint;
+  private @Nullable String issuer;
+  private @Nullable String clientId;
+  private @Nullable String clientSecret;
+  private @Nullable ClientAuthentication clientAuthentication;
+  private @Nullable JwsSigner signer;
+  private @Nullable OkHttpClient client;
+  private boolean allowCleartext;
+  RefreshManager.Clock clock = System::currentTimeMillis;
+
+  HelperConfig(String endpointName) {
+    this.endpointName = endpointName;
+  }
+
+  void endpoint(String url) {
+    Objects.requireNonNull(url, "url == null");
+    this.endpoint = Internal.parseUrl(url);
+  }
+
+  void issuer(String url) {
+    Objects.requireNonNull(url, "url == null");
+    HttpUrl parsed = Internal.parseUrl(url);
+    if (parsed.query() != null || parsed.fragment() != null) {
+      // RFC 8414 §2: an issuer has no query and no fragment.
+      throw new IllegalArgumentException("an issuer has no query or fragment: " + url);
+    }
+    this.issuer = url;
+  }
+
+  void clientId(String clientId) {
+    Objects.requireNonNull(clientId, "clientId == null");
+    if (clientId.isEmpty()) throw new IllegalArgumentException("clientId is empty");
+    this.clientId = clientId;
+  }
+
+  void clientSecret(String clientSecret) {
+    Objects.requireNonNull(clientSecret, "clientSecret == null");
+    if (clientSecret.isEmpty()) throw new IllegalArgumentException("clientSecret is empty");
+    this.clientSecret = clientSecret;
+  }
+
+  void clientAuthentication(ClientAuthentication clientAuthentication) {
+    this.clientAuthentication =
+        Objects.requireNonNull(clientAuthentication, "clientAuthentication == null");
+  }
+
+  void privateKey(PrivateKey key, String keyId) {
+    Objects.requireNonNull(key, "key == null");
+    Objects.requireNonNull(keyId, "keyId == null");
+    if (keyId.isEmpty()) throw new IllegalArgumentException("keyId is empty");
+    this.signer = new JwsSigner(key, keyId); // Throws now for a key it cannot sign with.
+  }
+
+  void client(OkHttpClient client) {
+    this.client = Objects.requireNonNull(client, "client == null");
+  }
+
+  void allowCleartext(boolean allowCleartext) {
+    this.allowCleartext = allowCleartext;
+  }
+
+  void clock(RefreshManager.Clock clock) {
+    this.clock = Objects.requireNonNull(clock, "clock == null");
+  }
+
+  /** Checks a resource indicator: an absolute URI without a fragment (RFC 8707 §2). */
+  static String checkResource(String resource) {
+    Objects.requireNonNull(resource, "resource == null");
+    URI uri;
+    try {
+      uri = new URI(resource);
+    } catch (URISyntaxException e) {
+      uri = null;
+    }
+    if (uri == null || !uri.isAbsolute() || uri.getRawFragment() != null) {
+      throw new IllegalArgumentException(
+          "resource is not an absolute URI without a fragment: " + resource);
+    }
+    return resource;
+  }
+
+  @Nullable JwsSigner signer() {
+    return signer;
+  }
+
+  /**
+   * Returns where requests go, sent through {@code http}; checks that exactly one of endpoint and
+   * issuer is set.
+   */
+  AuthorizationServer server(TokenEndpointClient http) {
+    String setter = endpointName + "Endpoint(url)";
+    HttpUrl endpoint = this.endpoint;
+    String issuer = this.issuer;
+    if (endpoint != null && issuer != null) {
+      throw new IllegalStateException(
+          setter + " and issuer(url) exclude each other: call one of them");
+    }
+    if (issuer != null) {
+      if (!allowCleartext && isCleartext(Internal.parseUrl(issuer))) {
+        throw new IllegalStateException(
+            "the issuer is cleartext http: use https, or call allowCleartext(true)");
+      }
+      return AuthorizationServer.discovered(issuer, http, allowCleartext);
+    }
+    if (endpoint == null) {
+      throw new IllegalStateException(
+          "no " + endpointName + " endpoint: call " + setter + " or issuer(url)");
+    }
+    if (!allowCleartext && isCleartext(endpoint)) {
+      throw new IllegalStateException(
+          "the "
+              + endpointName
+              + " endpoint is cleartext http: use https, or call allowCleartext(true)");
+    }
+    return endpointName.equals("token")
+        ? AuthorizationServer.configured(endpoint, null, http)
+        : AuthorizationServer.configured(null, endpoint, http);
+  }
+
+  private static boolean isCleartext(HttpUrl url) {
+    return !url.isHttps() && !Internal.isLoopback(url);
+  }
+
+  TokenEndpointClient http() {
+    return new TokenEndpointClient(client != null ? client : new OkHttpClient());
+  }
+
+  /**
+   * Returns the client's authentication, after checking that the method, the secret and the key fit
+   * together.
+   *
+   * @param publicClientAllowed false for a grant that a public client cannot use.
+   * @param grant what needs the client authenticated, for the message when it is not.
+   */
+  ClientAuth clientAuth(boolean publicClientAllowed, String grant) {
+    String id = clientId;
+    if (id == null) throw new IllegalStateException("no client id: call clientId(id)");
+    ClientAuthentication method = clientAuthentication;
+    if (clientSecret != null && signer != null) {
+      throw new IllegalStateException(
+          "clientSecret(secret) and privateKey(key, keyId) exclude each other: call one of them");
+    }
+    String orNone = publicClientAllowed ? ", or use NONE" : "";
+    if (method == ClientAuthentication.PRIVATE_KEY_JWT && signer == null) {
+      throw new IllegalStateException(
+          "PRIVATE_KEY_JWT needs a private key: call privateKey(key, keyId)" + orNone);
+    }
+    if ((method == ClientAuthentication.CLIENT_SECRET_BASIC
+            || method == ClientAuthentication.CLIENT_SECRET_POST)
+        && clientSecret == null) {
+      throw new IllegalStateException(
+          method + " needs a client secret: call clientSecret(secret)" + orNone);
+    }
+    if (method == ClientAuthentication.NONE && clientSecret != null) {
+      throw new IllegalStateException(
+          "a public client (NONE) sends no secret: remove clientSecret(...) or pick "
+              + "CLIENT_SECRET_BASIC or CLIENT_SECRET_POST");
+    }
+    if (method == ClientAuthentication.NONE && signer != null) {
+      throw new IllegalStateException(
+          "a public client (NONE) signs nothing: remove privateKey(...) or pick PRIVATE_KEY_JWT");
+    }
+    boolean isPublic =
+        method == ClientAuthentication.NONE || (clientSecret == null && signer == null);
+    if (isPublic && !publicClientAllowed) {
+      throw new IllegalStateException(
+          grant
+              + " needs an authenticated client: call clientSecret(secret) or"
+              + " privateKey(key, keyId)");
+    }
+    return new ClientAuth(id, clientSecret, signer, method, clock);
+  }
+}
