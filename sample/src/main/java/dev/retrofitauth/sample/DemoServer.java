@@ -34,6 +34,10 @@ final class DemoServer implements AutoCloseable {
   final AtomicInteger unauthorized = new AtomicInteger();
   final AtomicInteger refreshes = new AtomicInteger();
   final AtomicInteger refreshTokensPresentedTwice = new AtomicInteger();
+
+  /** Tokens issued to machine clients ({@code client_credentials}). */
+  final AtomicInteger serviceTokens = new AtomicInteger();
+
   final AtomicInteger inFlight = new AtomicInteger();
   final AtomicInteger maxInFlight = new AtomicInteger();
 
@@ -89,6 +93,7 @@ final class DemoServer implements AutoCloseable {
     apiCalls.set(0);
     unauthorized.set(0);
     refreshes.set(0);
+    serviceTokens.set(0);
     maxInFlight.set(0);
     served.clear();
   }
@@ -119,12 +124,33 @@ final class DemoServer implements AutoCloseable {
 
   private MockResponse refresh(RecordedRequest request) {
     String body = request.getBody().readUtf8();
-    String presented = HttpUrl.get("http://x/?" + body).queryParameter("refresh_token");
+    HttpUrl form = HttpUrl.get("http://x/?" + body);
+    if ("client_credentials".equals(form.queryParameter("grant_type"))) {
+      return serviceToken(request.getHeader("Authorization"));
+    }
+    String presented = form.queryParameter("refresh_token");
     if (presented == null) return json(400, "{\"error\":\"invalid_request\"}");
     if (!usedRefreshTokens.add(presented)) refreshTokensPresentedTwice.incrementAndGet();
     if (!liveRefreshTokens.remove(presented)) return json(400, "{\"error\":\"invalid_grant\"}");
     refreshes.incrementAndGet();
     return issueTokens();
+  }
+
+  /** A machine token: no refresh token, for the one client this demo knows. */
+  private MockResponse serviceToken(String authorization) {
+    if (!okhttp3.Credentials.basic("worker", "s3cret").equals(authorization)) {
+      return json(401, "{\"error\":\"invalid_client\"}");
+    }
+    serviceTokens.incrementAndGet();
+    String access = "st-" + UUID.randomUUID();
+    liveAccessTokens.add(access);
+    return json(
+        200,
+        "{\"access_token\":\""
+            + access
+            + "\",\"token_type\":\"Bearer\",\"expires_in\":"
+            + ACCESS_TOKEN_SECONDS
+            + "}");
   }
 
   private MockResponse api(RecordedRequest request) {

@@ -10,8 +10,10 @@ import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.RetryGroup;
 import dev.retrofitauth.RetryPriority;
+import dev.retrofitauth.TokenSource;
 import dev.retrofitauth.TokenStore;
 import dev.retrofitauth.Tokens;
+import dev.retrofitauth.oauth2.OAuth2TokenSource;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -133,6 +135,7 @@ public final class Sample {
     singleFlight();
     queueMode();
     signOut();
+    serviceToken();
     out.println();
     if (failures == 0) {
       out.println("All steps behaved as expected.");
@@ -353,6 +356,51 @@ public final class Sample {
           client.events.equals(List.of("signed out: REFRESH_REJECTED")),
           "exactly one signed-out event");
       check(client.auth.currentTokens() == null, "the tokens were cleared");
+    }
+  }
+
+  private void serviceToken() throws Exception {
+    int calls = 200;
+    out.println();
+    out.println("5. A service token: a worker that never signs in (client_credentials)");
+    TokenSource source =
+        OAuth2TokenSource.clientCredentials()
+            .tokenEndpoint(server.url().resolve("/oauth/token").toString())
+            .clientId("worker")
+            .clientSecret("s3cret")
+            .build();
+    try (Client client = new Client(false, b -> b.tokenSource(source))) {
+      server.resetCounters();
+      List<Call<Page>> startUp = new ArrayList<>();
+      for (int i = 0; i < calls; i++) startUp.add(client.api.news(i));
+      Results first = run(startUp, null);
+      int atStart = server.serviceTokens.get();
+      out.println(
+          "   "
+              + calls
+              + " concurrent first calls: "
+              + first.succeeded
+              + " succeeded, "
+              + atStart
+              + " token request(s), "
+              + server.unauthorized.get()
+              + " sent without a token");
+      server.expireAccessTokens();
+      List<Call<Page>> storm = new ArrayList<>();
+      for (int i = 0; i < calls; i++) storm.add(client.api.news(i));
+      Results second = run(storm, null);
+      int afterExpiry = server.serviceTokens.get() - atStart;
+      out.println(
+          "   the token expired on the server, "
+              + calls
+              + " more calls: "
+              + second.succeeded
+              + " succeeded, "
+              + afterExpiry
+              + " token request(s)");
+      check(first.succeeded == calls && second.succeeded == calls, "every call succeeded");
+      check(atStart == 1, "the first calls shared one token request");
+      check(afterExpiry == 1, "the 401s after expiry shared one token request");
     }
   }
 
