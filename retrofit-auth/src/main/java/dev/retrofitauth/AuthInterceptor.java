@@ -9,9 +9,11 @@ import org.jspecify.annotations.Nullable;
 import retrofit2.Invocation;
 
 /**
- * Adds {@code Authorization: Bearer <access token>} to requests for allowed origins, and marks
- * every request it handles so that {@link AuthCall} can tell a withheld token from a missing
- * interceptor.
+ * Adds {@code Authorization: Bearer <access token>} (or {@code DPoP <token>} with a proof) to
+ * requests for allowed origins, and marks every request it handles so that {@link AuthCall} can
+ * tell a withheld token from a missing interceptor. With DPoP it sends a request again once when
+ * the server asks for a new nonce; with a {@link RefreshRule} it marks the responses the rule
+ * names.
  */
 final class AuthInterceptor implements Interceptor, AuthComponent {
   static final String AUTHORIZATION = "Authorization";
@@ -34,13 +36,70 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
     }
     Request request = chain.request();
     String header = headerFor(request);
-    Request.Builder builder = request.newBuilder();
-    if (header != null) {
-      builder.header(AUTHORIZATION, header).tag(AuthMark.class, AuthMark.ATTACHED);
-    } else {
-      builder.tag(AuthMark.class, AuthMark.WITHHELD);
+    if (header == null) {
+      return chain.proceed(request.newBuilder().tag(AuthMark.class, AuthMark.WITHHELD).build());
     }
-    return chain.proceed(builder.build());
+    Request authorized =
+        request
+            .newBuilder()
+            .header(AUTHORIZATION, header)
+            .tag(AuthMark.class, AuthMark.ATTACHED)
+            .build();
+    DPoP dpop = manager.dpop;
+    Response response;
+    if (dpop == null) {
+      response = chain.proceed(authorized);
+    } else {
+      String accessToken = header.substring(header.indexOf(' ') + 1);
+      response = chain.proceed(withProof(authorized, dpop, accessToken));
+      if (dpop.rememberNonce(response, false) && asksForNonce(response) && canResend(request)) {
+        // "Send again with this nonce": not a refresh, and it does not use up the retry.
+        response.close();
+        response = chain.proceed(withProof(authorized, dpop, accessToken));
+        dpop.rememberNonce(response, false);
+      }
+    }
+    return applyRule(response);
+  }
+
+  private static Request withProof(Request request, DPoP dpop, String accessToken)
+      throws IOException {
+    return request
+        .newBuilder()
+        .header("DPoP", dpop.proofForResource(request.method(), request.url(), accessToken))
+        .build();
+  }
+
+  private static boolean asksForNonce(Response response) {
+    if (response.code() != 401) return false;
+    for (Challenges.Challenge challenge : Challenges.parse(response.headers("WWW-Authenticate"))) {
+      if (challenge.is("DPoP") && "use_dpop_nonce".equals(challenge.param("error"))) return true;
+    }
+    return false;
+  }
+
+  private static boolean canResend(Request request) {
+    return request.body() == null || !request.body().isOneShot();
+  }
+
+  /**
+   * Marks a response that the app's {@link RefreshRule} says means an expired token, so that the
+   * call refreshes and retries it as it would a 401. The rule reads a copy of the body.
+   */
+  private Response applyRule(Response response) throws IOException {
+    RefreshRule rule = manager.refreshRule;
+    if (rule == null || response.code() == 401) return response;
+    boolean expired;
+    try (Response copy = response.newBuilder().body(response.peekBody(8 * 1024)).build()) {
+      expired = rule.tokenExpired(copy);
+    } catch (RuntimeException e) {
+      response.close();
+      throw new IOException("RefreshRule threw " + e.getClass().getName(), e);
+    }
+    if (!expired) return response;
+    Request marked =
+        response.request().newBuilder().tag(RuleMatch.class, RuleMatch.TOKEN_EXPIRED).build();
+    return response.newBuilder().request(marked).build();
   }
 
   /**
@@ -75,6 +134,11 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
   @Override
   public String toString() {
     return "RefreshManager.interceptor()";
+  }
+
+  /** The tag on a response's request that says the app's {@link RefreshRule} matched it. */
+  enum RuleMatch {
+    TOKEN_EXPIRED
   }
 
   /** The request tag that says the interceptor handled a request, and what it did. */

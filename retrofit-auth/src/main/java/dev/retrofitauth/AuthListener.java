@@ -54,6 +54,13 @@ public abstract class AuthListener {
   public void onNoRefreshPossible() {}
 
   /**
+   * A resource server answered 401 with {@code error="insufficient_user_authentication"} (RFC
+   * 9470): the user must authenticate again, more strongly, as {@code challenge} says. No refresh
+   * was tried, and the 401 went to the caller.
+   */
+  public void onStepUpRequired(StepUpChallenge challenge) {}
+
+  /**
    * The {@link TokenRevoker} of {@link RefreshManager.Builder#revokeOnSignOut} failed to revoke the
    * tokens that were signed out. They were cleared from the app all the same.
    */

@@ -57,6 +57,7 @@ final class FileTokenStore implements TokenStore {
     String access = null;
     String refresh = null;
     long expiresAt = Tokens.NO_EXPIRY;
+    String tokenType = Tokens.BEARER;
     int version = -1;
     reader.beginObject();
     while (reader.hasNext()) {
@@ -76,6 +77,9 @@ final class FileTokenStore implements TokenStore {
         case "expires_at":
           expiresAt = reader.nextLong();
           break;
+        case "token_type":
+          tokenType = reader.nextString();
+          break;
         default:
           reader.skipValue();
       }
@@ -85,7 +89,7 @@ final class FileTokenStore implements TokenStore {
       throw new JsonDataException("trailing data");
     if (version != VERSION) throw new JsonDataException("unknown version");
     if (access == null) throw new JsonDataException("no access_token");
-    return Tokens.of(access, refresh, expiresAt);
+    return Tokens.of(access, refresh, expiresAt).withTokenType(tokenType);
   }
 
   @Override
@@ -113,6 +117,10 @@ final class FileTokenStore implements TokenStore {
     String refresh = tokens.refreshToken();
     if (refresh != null) writer.name("refresh_token").value(refresh);
     if (tokens.hasExpiry()) writer.name("expires_at").value(tokens.expiresAtMillis());
+    // Only when it is not the default, so that files stay readable by older versions.
+    if (!tokens.tokenType().equals(Tokens.BEARER)) {
+      writer.name("token_type").value(tokens.tokenType());
+    }
     writer.endObject();
     writer.close();
   }

@@ -30,6 +30,10 @@ final class Listeners {
     fire(AuthListener::onNoRefreshPossible);
   }
 
+  void stepUpRequired(StepUpChallenge challenge) {
+    fire(listener -> listener.onStepUpRequired(challenge));
+  }
+
   void revokeFailed(IOException cause) {
     fire(listener -> listener.onRevokeFailed(cause));
   }

@@ -59,12 +59,16 @@ public final class RefreshManager {
   final Origins origins;
   private final Interceptor interceptor = new AuthInterceptor(this);
   private final Authenticator authenticator = new AuthAuthenticator(this);
-  private final Listeners listeners;
+  final Listeners listeners;
+  final @Nullable DPoP dpop;
+  final @Nullable RefreshRule refreshRule;
 
   private RefreshManager(Builder builder) {
     this.origins = new Origins(builder.origins, builder.allowCleartext);
     this.listeners = new Listeners(builder.listeners.toArray(new AuthListener[0]));
     this.engine = new SingleFlight(builder, listeners);
+    this.dpop = builder.dpop;
+    this.refreshRule = builder.refreshRule;
   }
 
   public static Builder builder() {
@@ -264,6 +268,8 @@ public final class RefreshManager {
     @Nullable RefreshApi refreshApi;
     @Nullable TokenSource tokenSource;
     @Nullable TokenRevoker revoker;
+    @Nullable DPoP dpop;
+    @Nullable RefreshRule refreshRule;
     @Nullable Executor executor;
     Clock clock = System::currentTimeMillis;
     long leewayMillis = TimeUnit.SECONDS.toMillis(30);
@@ -313,6 +319,25 @@ public final class RefreshManager {
      */
     public Builder revokeOnSignOut(TokenRevoker revoker) {
       this.revoker = Objects.requireNonNull(revoker, "revoker == null");
+      return this;
+    }
+
+    /**
+     * Sends a DPoP proof (RFC 9449) signed with {@code dpop}'s key with every request that gets a
+     * token, and {@code Authorization: DPoP <token>} for tokens of type {@link Tokens#DPOP}. A 401
+     * that asks for a new {@code DPoP-Nonce} is sent again once with it; that is not a refresh.
+     */
+    public Builder dpop(DPoP dpop) {
+      this.dpop = Objects.requireNonNull(dpop, "dpop == null");
+      return this;
+    }
+
+    /**
+     * Also refreshes and retries once when {@code rule} says a response that is not a 401 means the
+     * token expired. By default only a 401 does (never a 403).
+     */
+    public Builder refreshWhen(RefreshRule rule) {
+      this.refreshRule = Objects.requireNonNull(rule, "rule == null");
       return this;
     }
 

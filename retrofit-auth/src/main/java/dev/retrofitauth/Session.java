@@ -103,6 +103,6 @@ final class Session {
   }
 
   private static @Nullable String headerFor(@Nullable Tokens tokens) {
-    return tokens != null ? "Bearer " + tokens.accessToken() : null;
+    return tokens != null ? tokens.tokenType() + " " + tokens.accessToken() : null;
   }
 }

@@ -15,14 +15,23 @@ public final class Tokens {
   /** The value of {@link #expiresAtMillis()} when the expiry is not known. */
   public static final long NO_EXPIRY = -1L;
 
+  /** The usual token type: the token goes as {@code Authorization: Bearer <token>}. */
+  public static final String BEARER = "Bearer";
+
+  /** A token bound to a {@link DPoP} key (RFC 9449): {@code Authorization: DPoP <token>}. */
+  public static final String DPOP = "DPoP";
+
   private final String accessToken;
   private final @Nullable String refreshToken;
   private final long expiresAtMillis;
+  private final String tokenType;
 
-  private Tokens(String accessToken, @Nullable String refreshToken, long expiresAtMillis) {
+  private Tokens(
+      String accessToken, @Nullable String refreshToken, long expiresAtMillis, String tokenType) {
     this.accessToken = accessToken;
     this.refreshToken = refreshToken;
     this.expiresAtMillis = expiresAtMillis;
+    this.tokenType = tokenType;
   }
 
   /** Returns tokens with an access token only: no refresh token, no known expiry. */
@@ -49,7 +58,7 @@ public final class Tokens {
       throw new IllegalArgumentException(
           "expiresAtMillis < 0: " + expiresAtMillis + " (use Tokens.NO_EXPIRY when unknown)");
     }
-    return new Tokens(accessToken, refreshToken, expiresAtMillis);
+    return new Tokens(accessToken, refreshToken, expiresAtMillis, BEARER);
   }
 
   /**
@@ -104,9 +113,17 @@ public final class Tokens {
     return expiresAtMillis != NO_EXPIRY;
   }
 
+  /**
+   * The access token's type, as the token endpoint's {@code token_type} said: {@link #BEARER} (the
+   * default) or {@link #DPOP}. It names the {@code Authorization} scheme the token goes with.
+   */
+  public String tokenType() {
+    return tokenType;
+  }
+
   /** Returns a copy of these tokens with the expiry replaced. */
   public Tokens withExpiresAtMillis(long expiresAtMillis) {
-    return of(accessToken, refreshToken, expiresAtMillis);
+    return of(accessToken, refreshToken, expiresAtMillis).withTokenType(tokenType);
   }
 
   /**
@@ -114,7 +131,26 @@ public final class Tokens {
    * null.
    */
   public Tokens withRefreshToken(@Nullable String refreshToken) {
-    return of(accessToken, refreshToken, expiresAtMillis);
+    return of(accessToken, refreshToken, expiresAtMillis).withTokenType(tokenType);
+  }
+
+  /**
+   * Returns a copy of these tokens of {@code tokenType}: {@link #BEARER} or {@link #DPOP}, in any
+   * case, as a token endpoint sends it.
+   *
+   * @throws IllegalArgumentException for any other type.
+   */
+  public Tokens withTokenType(String tokenType) {
+    Objects.requireNonNull(tokenType, "tokenType == null");
+    String type;
+    if (tokenType.equalsIgnoreCase(BEARER)) {
+      type = BEARER;
+    } else if (tokenType.equalsIgnoreCase(DPOP)) {
+      type = DPOP;
+    } else {
+      throw new IllegalArgumentException("tokenType is not Bearer or DPoP");
+    }
+    return new Tokens(accessToken, refreshToken, expiresAtMillis, type);
   }
 
   @Override
@@ -124,7 +160,8 @@ public final class Tokens {
     Tokens that = (Tokens) other;
     return accessToken.equals(that.accessToken)
         && Objects.equals(refreshToken, that.refreshToken)
-        && expiresAtMillis == that.expiresAtMillis;
+        && expiresAtMillis == that.expiresAtMillis
+        && tokenType.equals(that.tokenType);
   }
 
   @Override
@@ -132,6 +169,7 @@ public final class Tokens {
     int result = accessToken.hashCode();
     result = 31 * result + Objects.hashCode(refreshToken);
     result = 31 * result + (int) (expiresAtMillis ^ (expiresAtMillis >>> 32));
+    result = 31 * result + tokenType.hashCode();
     return result;
   }
 
@@ -142,6 +180,7 @@ public final class Tokens {
         + (refreshToken != null ? "<redacted>" : "none")
         + ", expiresAtMillis="
         + (hasExpiry() ? Long.toString(expiresAtMillis) : "unknown")
+        + (tokenType.equals(BEARER) ? "" : ", tokenType=" + tokenType)
         + "}";
   }
 }

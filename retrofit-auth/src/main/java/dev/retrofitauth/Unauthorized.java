@@ -18,7 +18,9 @@ final class Unauthorized {
    * response is a 401 that a refresh may fix, or null to hand the response over as it is.
    */
   static @Nullable String sentHeader(Response response, MethodPolicy policy, RefreshManager auth) {
-    if (response.code() != 401 || policy.noAuth || policy.noRetry) return null;
+    boolean unauthorized = response.code() == 401;
+    boolean ruled = response.request().tag(AuthInterceptor.RuleMatch.class) != null;
+    if ((!unauthorized && !ruled) || policy.noAuth || policy.noRetry) return null;
     for (Response prior = response.priorResponse(); prior != null; prior = prior.priorResponse()) {
       if (prior.code() == 401) return null; // Retried once already (by auth.authenticator()).
     }
@@ -32,6 +34,52 @@ final class Unauthorized {
     if (!auth.origins.mayReceiveToken(sent.url())) return null;
     RequestBody body = sent.body();
     if (body != null && body.isOneShot()) return null; // It cannot be sent again.
+    if (unauthorized && !challengeAllowsRefresh(response, auth)) return null;
     return header;
+  }
+
+  /**
+   * Reads the 401's {@code WWW-Authenticate} challenges for the token's schemes (RFC 6750 §3, RFC
+   * 9470, RFC 9449). No challenge, no error, {@code invalid_token} or an unknown error: a refresh
+   * may help. {@code insufficient_scope}, {@code invalid_request}, or a nonce request that remains
+   * after its one resend: it cannot. {@code insufficient_user_authentication}: it cannot, and the
+   * listeners are told that the user must step up.
+   */
+  private static boolean challengeAllowsRefresh(Response response, RefreshManager auth) {
+    Challenges.Challenge stepUp = null;
+    boolean hopeless = false;
+    for (Challenges.Challenge challenge : Challenges.parse(response.headers("WWW-Authenticate"))) {
+      if (!challenge.is("Bearer") && !challenge.is("DPoP")) continue;
+      String error = challenge.param("error");
+      if (error == null) continue;
+      switch (error) {
+        case "insufficient_user_authentication":
+          stepUp = challenge;
+          break;
+        case "insufficient_scope":
+        case "invalid_request":
+        case "use_dpop_nonce":
+          hopeless = true;
+          break;
+        default:
+          break; // invalid_token, or a code this library does not know: refresh as for a 401.
+      }
+    }
+    if (stepUp != null) {
+      auth.listeners.stepUpRequired(
+          new StepUpChallenge(stepUp.param("acr_values"), maxAge(stepUp.param("max_age"))));
+      return false;
+    }
+    return !hopeless;
+  }
+
+  private static long maxAge(@Nullable String value) {
+    if (value == null) return -1L;
+    try {
+      long seconds = Long.parseLong(value.trim());
+      return seconds >= 0 ? seconds : -1L;
+    } catch (NumberFormatException e) {
+      return -1L;
+    }
   }
 }

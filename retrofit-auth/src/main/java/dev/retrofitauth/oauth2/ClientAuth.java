@@ -1,6 +1,7 @@
 package dev.retrofitauth.oauth2;
 
 import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.internal.JwsSigner;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.io.IOException;
 import java.io.UnsupportedEncodingException;

@@ -2,6 +2,7 @@ package dev.retrofitauth.oauth2;
 
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.internal.Internal;
+import dev.retrofitauth.internal.JwsSigner;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.net.URI;
 import java.net.URISyntaxException;

@@ -4,6 +4,7 @@ import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.TokenSource;
 import dev.retrofitauth.Tokens;
+import dev.retrofitauth.internal.JwsSigner;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.nimbusds.jose.crypto.impl.ECDSA;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import dev.retrofitauth.internal.JwsSigner;
 import dev.retrofitauth.oauth2.Jose.Alg;
 import java.io.IOException;
 import java.security.PrivateKey;

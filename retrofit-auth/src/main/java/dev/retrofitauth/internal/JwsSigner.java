@@ -1,4 +1,4 @@
-package dev.retrofitauth.oauth2;
+package dev.retrofitauth.internal;
 
 import com.squareup.moshi.JsonWriter;
 import java.io.IOException;
@@ -26,8 +26,18 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Immutable and thread-safe: each signature gets its own {@link Signature}. {@link #toString()}
  * names the algorithm and the key id, never key material.
+ *
+ * <p>Not API: shared by the library's packages; it may change in any release.
  */
-final class JwsSigner {
+public final class JwsSigner {
+  /**
+   * Signs bytes the way {@code java.security.Signature.sign()} does for {@code SHA256withRSA} or
+   * {@code SHA256withECDSA} (DER for ECDSA): a hardware key that the JCA cannot reach directly.
+   */
+  public interface RawSigner {
+    byte[] sign(byte[] input) throws IOException;
+  }
+
   /** The order of the P-256 curve's base point (SEC 2, secp256r1), which identifies the curve. */
   private static final BigInteger P256_ORDER =
       new BigInteger("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16);
@@ -37,7 +47,8 @@ final class JwsSigner {
 
   private static final SecureRandom RANDOM = new SecureRandom();
 
-  private final PrivateKey key;
+  private final @Nullable PrivateKey key;
+  private final @Nullable RawSigner rawSigner;
   private final @Nullable String keyId;
   private final String algorithm;
 
@@ -46,10 +57,22 @@ final class JwsSigner {
    *
    * @throws IllegalArgumentException for any other key, or an RSA key shorter than 2048 bits.
    */
-  JwsSigner(PrivateKey key, @Nullable String keyId) {
+  public JwsSigner(PrivateKey key, @Nullable String keyId) {
     this.key = Objects.requireNonNull(key, "key == null");
+    this.rawSigner = null;
     this.keyId = keyId;
     this.algorithm = algorithmFor(key);
+  }
+
+  /** Returns a signer that hands the signing input to {@code rawSigner}, for {@code algorithm}. */
+  public JwsSigner(String algorithm, RawSigner rawSigner, @Nullable String keyId) {
+    if (!algorithm.equals("RS256") && !algorithm.equals("ES256")) {
+      throw new IllegalArgumentException("algorithm is not RS256 or ES256: " + algorithm);
+    }
+    this.key = null;
+    this.rawSigner = Objects.requireNonNull(rawSigner, "rawSigner == null");
+    this.keyId = keyId;
+    this.algorithm = algorithm;
   }
 
   private static String algorithmFor(PrivateKey key) {
@@ -77,7 +100,7 @@ final class JwsSigner {
   }
 
   /** {@code RS256} or {@code ES256}. */
-  String algorithm() {
+  public String algorithm() {
     return algorithm;
   }
 
@@ -88,31 +111,40 @@ final class JwsSigner {
    *
    * @throws IOException if the JCA refused to sign, for example because a hardware key is locked.
    */
-  String sign(Map<String, ?> header, Map<String, ?> claims) throws IOException {
+  public String sign(Map<String, ?> header, Map<String, ?> claims) throws IOException {
     Map<String, Object> fullHeader = new LinkedHashMap<>();
     fullHeader.put("alg", algorithm);
     if (keyId != null) fullHeader.put("kid", keyId);
     fullHeader.putAll(header);
     String signingInput = base64Url(json(fullHeader)) + "." + base64Url(json(claims));
     byte[] signature;
+    if (rawSigner != null) {
+      signature = rawSigner.sign(signingInput.getBytes(StandardCharsets.US_ASCII));
+      if (signature == null) throw new IOException("the signer returned no signature");
+    } else {
+      signature = jcaSign(signingInput);
+    }
+    if (algorithm.equals("ES256")) signature = derToJose(signature, ES256_PART_LENGTH);
+    return signingInput + "." + base64Url(ByteString.of(signature));
+  }
+
+  private byte[] jcaSign(String signingInput) throws IOException {
     try {
       Signature signer =
           Signature.getInstance(algorithm.equals("RS256") ? "SHA256withRSA" : "SHA256withECDSA");
       signer.initSign(key);
       signer.update(signingInput.getBytes(StandardCharsets.US_ASCII));
-      signature = signer.sign();
+      return signer.sign();
     } catch (GeneralSecurityException | ProviderException e) {
       // ProviderException: what Android's Keystore throws for a key it cannot use now. The JCA's
       // message is left out: a provider may describe the key in it.
       throw new IOException(
           "could not sign a JWT with " + algorithm + " (" + e.getClass().getSimpleName() + ")", e);
     }
-    if (algorithm.equals("ES256")) signature = derToJose(signature, ES256_PART_LENGTH);
-    return signingInput + "." + base64Url(ByteString.of(signature));
   }
 
   /** Returns a new random JWT id: 16 bytes from {@link SecureRandom}, base64url-encoded. */
-  static String newJti() {
+  public static String newJti() {
     byte[] bytes = new byte[16];
     RANDOM.nextBytes(bytes);
     return base64Url(ByteString.of(bytes));
@@ -126,7 +158,7 @@ final class JwsSigner {
    *
    * @throws IOException if {@code der} is not such a signature.
    */
-  static byte[] derToJose(byte[] der, int partLength) throws IOException {
+  public static byte[] derToJose(byte[] der, int partLength) throws IOException {
     int[] position = {0};
     if (readByte(der, position) != 0x30) throw malformed("no SEQUENCE");
     int sequenceLength = readLength(der, position);
@@ -181,7 +213,7 @@ final class JwsSigner {
   }
 
   /** Base64url without padding (RFC 7515 §2). */
-  static String base64Url(ByteString bytes) {
+  public static String base64Url(ByteString bytes) {
     String padded = bytes.base64Url();
     int end = padded.length();
     while (end > 0 && padded.charAt(end - 1) == '=') end--;
