@@ -51,23 +51,27 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
       response = chain.proceed(authorized);
     } else {
       String accessToken = header.substring(header.indexOf(' ') + 1);
-      response = chain.proceed(withProof(authorized, dpop, accessToken));
-      if (dpop.rememberNonce(response, false) && asksForNonce(response) && canResend(request)) {
+      response = chain.proceed(withProof(authorized, dpop, accessToken, null));
+      dpop.rememberNonce(response, false);
+      String nonce = response.header("DPoP-Nonce");
+      // Whether or not another call learnt this nonce first, this request went without it.
+      if (nonce != null && asksForNonce(response) && canResend(request)) {
         // "Send again with this nonce": not a refresh, and it does not use up the retry.
         response.close();
-        response = chain.proceed(withProof(authorized, dpop, accessToken));
+        response = chain.proceed(withProof(authorized, dpop, accessToken, nonce));
         dpop.rememberNonce(response, false);
       }
     }
     return applyRule(response);
   }
 
-  private static Request withProof(Request request, DPoP dpop, String accessToken)
-      throws IOException {
-    return request
-        .newBuilder()
-        .header("DPoP", dpop.proofForResource(request.method(), request.url(), accessToken))
-        .build();
+  private static Request withProof(
+      Request request, DPoP dpop, String accessToken, @Nullable String nonce) throws IOException {
+    String proof =
+        nonce != null
+            ? dpop.proofForResource(request.method(), request.url(), accessToken, nonce)
+            : dpop.proofForResource(request.method(), request.url(), accessToken);
+    return request.newBuilder().header("DPoP", proof).build();
   }
 
   private static boolean asksForNonce(Response response) {

@@ -105,7 +105,7 @@ public final class DPoP {
    * token endpoint themselves.
    */
   public String proofForTokenRequest(String method, HttpUrl url) throws IOException {
-    return proof(method, url, null);
+    return proof(method, url, null, nonces.get(nonceKey(url, true)));
   }
 
   /**
@@ -115,10 +115,20 @@ public final class DPoP {
   public String proofForResource(String method, HttpUrl url, String accessToken)
       throws IOException {
     Objects.requireNonNull(accessToken, "accessToken == null");
-    return proof(method, url, accessToken);
+    return proof(method, url, accessToken, nonces.get(nonceKey(url, false)));
   }
 
-  private String proof(String method, HttpUrl url, @Nullable String accessToken)
+  /**
+   * Like {@link #proofForResource}, with {@code nonce}: the one a challenge just asked for. Other
+   * responses may have stored an older one meanwhile, as responses arrive in any order.
+   */
+  String proofForResource(String method, HttpUrl url, String accessToken, String nonce)
+      throws IOException {
+    return proof(method, url, accessToken, nonce);
+  }
+
+  private String proof(
+      String method, HttpUrl url, @Nullable String accessToken, @Nullable String nonce)
       throws IOException {
     Objects.requireNonNull(method, "method == null");
     Objects.requireNonNull(url, "url == null");
@@ -136,7 +146,6 @@ public final class DPoP {
           JwsSigner.base64Url(
               ByteString.encodeString(accessToken, StandardCharsets.US_ASCII).sha256()));
     }
-    String nonce = nonces.get(nonceKey(url, accessToken == null));
     if (nonce != null) claims.put("nonce", nonce);
     return signer.sign(header, claims);
   }
