@@ -48,6 +48,21 @@ final class FileTokenStoreTest {
     return directory.resolve("tokens.json").toFile();
   }
 
+  /** A DPoP token reloaded as Bearer would go with the wrong scheme after a restart. */
+  @Test
+  void keepsTheTokenType() throws Exception {
+    TokenStore store = TokenStore.file(file());
+    Tokens dpop = Tokens.of("access", "refresh", 1234L).withTokenType(Tokens.DPOP);
+
+    store.save(dpop);
+    assertEquals(dpop, TokenStore.file(file()).load());
+
+    store.save(Tokens.of("access")); // Bearer, the default, is not written at all.
+    assertEquals(
+        "{\"version\":1,\"access_token\":\"access\"}",
+        new String(java.nio.file.Files.readAllBytes(file().toPath()), StandardCharsets.UTF_8));
+  }
+
   @Test
   void savesAndLoads() throws Exception {
     TokenStore store = TokenStore.file(file());

@@ -126,6 +126,21 @@ public final class Benchmarks {
           allocation(header),
           allocation(auth));
     }
+    if (config.jmh) {
+      RunResult bare = find(results, "bareExecute");
+      RunResult dpop = find(results, "dpopExecute");
+      double dpopScore = dpop.getPrimaryResult().getScore();
+      out.printf(
+          Locale.ROOT,
+          "| execute() with DPoP (an ES256 proof per call) | %.1f | | %.1f ± %.1f | %.3f | | %.0f"
+              + " / / %.0f |%n",
+          bare.getPrimaryResult().getScore(),
+          dpopScore,
+          dpop.getPrimaryResult().getScoreError(),
+          dpopScore / bare.getPrimaryResult().getScore(),
+          allocation(bare),
+          allocation(dpop));
+    }
     out.println();
 
     // 2 and 3. Storms.

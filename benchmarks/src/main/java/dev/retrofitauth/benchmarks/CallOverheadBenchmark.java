@@ -1,6 +1,7 @@
 package dev.retrofitauth.benchmarks;
 
 import dev.retrofitauth.AuthCallAdapterFactory;
+import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.Tokens;
 import java.io.IOException;
@@ -38,6 +39,8 @@ public class CallOverheadBenchmark {
   private OkHttpClient bareClient;
   private OkHttpClient headerClient;
   private OkHttpClient authClient;
+  private OkHttpClient dpopClient;
+  private Api dpop;
   private Api bare;
   private Api header;
   private Api auth;
@@ -82,6 +85,23 @@ public class CallOverheadBenchmark {
             .addCallAdapterFactory(AuthCallAdapterFactory.create(manager))
             .build()
             .create(Api.class);
+    setUpDpop(canned);
+  }
+
+  /** retrofit-auth with DPoP: a proof signed with an EC P-256 key on every call. */
+  private void setUpDpop(Interceptor canned) {
+    RefreshManager manager = RefreshManager.builder().dpop(DPoP.generate()).build();
+    manager.signIn(Tokens.of("access-token", "refresh-token").withTokenType(Tokens.DPOP));
+    dpopClient =
+        new OkHttpClient.Builder()
+            .addInterceptor(manager.interceptor())
+            .addInterceptor(canned)
+            .build();
+    dpop =
+        retrofit(dpopClient)
+            .addCallAdapterFactory(AuthCallAdapterFactory.create(manager))
+            .build()
+            .create(Api.class);
   }
 
   private static Retrofit.Builder retrofit(OkHttpClient client) {
@@ -96,6 +116,12 @@ public class CallOverheadBenchmark {
     bareClient.dispatcher().executorService().shutdown();
     headerClient.dispatcher().executorService().shutdown();
     authClient.dispatcher().executorService().shutdown();
+    dpopClient.dispatcher().executorService().shutdown();
+  }
+
+  @Benchmark
+  public String dpopExecute() throws IOException {
+    return dpop.item(1).execute().body();
   }
 
   @Benchmark

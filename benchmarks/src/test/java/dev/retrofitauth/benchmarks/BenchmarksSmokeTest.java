@@ -20,7 +20,8 @@ final class BenchmarksSmokeTest {
         Benchmarks.run(Benchmarks.Config.quick(), new PrintStream(bytes, true, "UTF-8"));
     String output = bytes.toString("UTF-8");
 
-    assertEquals(6, report.jmh.size(), output);
+    assertEquals(7, report.jmh.size(), output);
+    assertTrue(output.contains("| execute() with DPoP"), output);
     assertTrue(output.contains("| execute() |"), output);
     assertTrue(output.contains("| enqueue() |"), output);
     for (Storm.Result r : report.storms) {
