@@ -37,6 +37,11 @@ final class DemoServer implements AutoCloseable {
 
   /** Tokens issued to machine clients ({@code client_credentials}). */
   final AtomicInteger serviceTokens = new AtomicInteger();
+  /** 401s that asked for a new DPoP nonce. */
+  final AtomicInteger nonceChallenges = new AtomicInteger();
+  private final Set<String> dpopTokens = ConcurrentHashMap.newKeySet();
+  /** The DPoP nonce proofs must carry, or null when none is required. */
+  volatile String dpopNonce;
 
   final AtomicInteger inFlight = new AtomicInteger();
   final AtomicInteger maxInFlight = new AtomicInteger();
@@ -94,6 +99,7 @@ final class DemoServer implements AutoCloseable {
     unauthorized.set(0);
     refreshes.set(0);
     serviceTokens.set(0);
+    nonceChallenges.set(0);
     maxInFlight.set(0);
     served.clear();
   }
@@ -126,7 +132,7 @@ final class DemoServer implements AutoCloseable {
     String body = request.getBody().readUtf8();
     HttpUrl form = HttpUrl.get("http://x/?" + body);
     if ("client_credentials".equals(form.queryParameter("grant_type"))) {
-      return serviceToken(request.getHeader("Authorization"));
+      return serviceToken(request.getHeader("Authorization"), request.getHeader("DPoP") != null);
     }
     String presented = form.queryParameter("refresh_token");
     if (presented == null) return json(400, "{\"error\":\"invalid_request\"}");
@@ -137,18 +143,21 @@ final class DemoServer implements AutoCloseable {
   }
 
   /** A machine token: no refresh token, for the one client this demo knows. */
-  private MockResponse serviceToken(String authorization) {
+  private MockResponse serviceToken(String authorization, boolean dpop) {
     if (!okhttp3.Credentials.basic("worker", "s3cret").equals(authorization)) {
       return json(401, "{\"error\":\"invalid_client\"}");
     }
     serviceTokens.incrementAndGet();
     String access = "st-" + UUID.randomUUID();
     liveAccessTokens.add(access);
+    if (dpop) dpopTokens.add(access); // Bound to the key that signed the proof.
     return json(
         200,
         "{\"access_token\":\""
             + access
-            + "\",\"token_type\":\"Bearer\",\"expires_in\":"
+            + "\",\"token_type\":\""
+            + (dpop ? "DPoP" : "Bearer")
+            + "\",\"expires_in\":"
             + ACCESS_TOKEN_SECONDS
             + "}");
   }
@@ -156,6 +165,7 @@ final class DemoServer implements AutoCloseable {
   private MockResponse api(RecordedRequest request) {
     apiCalls.incrementAndGet();
     String authorization = request.getHeader("Authorization");
+    if (authorization != null && authorization.startsWith("DPoP ")) return dpopApi(request);
     if (authorization == null
         || !authorization.startsWith("Bearer ")
         || !liveAccessTokens.contains(authorization.substring("Bearer ".length()))) {
@@ -174,6 +184,37 @@ final class DemoServer implements AutoCloseable {
       inFlight.decrementAndGet();
     }
     return json(200, "{\"path\":\"" + request.getPath() + "\"}");
+  }
+
+  /**
+   * A DPoP-bound token must come with a proof that carries the current nonce. (A real server also
+   * checks the proof's signature against its key; the library's tests do that with a JOSE
+   * library.)
+   */
+  private MockResponse dpopApi(RecordedRequest request) {
+    String token = request.getHeader("Authorization").substring("DPoP ".length());
+    String proof = request.getHeader("DPoP");
+    if (proof == null || !dpopTokens.contains(token) || !liveAccessTokens.contains(token)) {
+      unauthorized.incrementAndGet();
+      return json(401, "{\"error\":\"invalid_token\"}")
+          .setHeader("WWW-Authenticate", "DPoP error=\"invalid_token\"");
+    }
+    String nonce = dpopNonce;
+    if (nonce != null && !proofPayload(proof).contains("\"nonce\":\"" + nonce + "\"")) {
+      nonceChallenges.incrementAndGet();
+      return json(401, "{\"error\":\"use_dpop_nonce\"}")
+          .setHeader("WWW-Authenticate", "DPoP error=\"use_dpop_nonce\"")
+          .setHeader("DPoP-Nonce", nonce);
+    }
+    served.add(request.getPath());
+    return json(200, "{\"path\":\"" + request.getPath() + "\"}");
+  }
+
+  private static String proofPayload(String proof) {
+    String[] parts = proof.split("\\.");
+    if (parts.length != 3) return "";
+    okio.ByteString payload = okio.ByteString.decodeBase64(parts[1]);
+    return payload != null ? payload.utf8() : "";
   }
 
   private static MockResponse json(int code, String body) {

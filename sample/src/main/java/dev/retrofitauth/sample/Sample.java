@@ -2,6 +2,7 @@ package dev.retrofitauth.sample;
 
 import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.AuthListener;
+import dev.retrofitauth.DPoP;
 import dev.retrofitauth.NoAuth;
 import dev.retrofitauth.NoRetry;
 import dev.retrofitauth.QueuedCall;
@@ -136,6 +137,7 @@ public final class Sample {
     queueMode();
     signOut();
     serviceToken();
+    dpop();
     out.println();
     if (failures == 0) {
       out.println("All steps behaved as expected.");
@@ -401,6 +403,59 @@ public final class Sample {
       check(first.succeeded == calls && second.succeeded == calls, "every call succeeded");
       check(atStart == 1, "the first calls shared one token request");
       check(afterExpiry == 1, "the 401s after expiry shared one token request");
+    }
+  }
+
+  private void dpop() throws Exception {
+    int calls = 100;
+    out.println();
+    out.println("6. DPoP: the worker's tokens are bound to its key; the server requires a nonce");
+    DPoP dpop = DPoP.generate();
+    TokenSource source =
+        OAuth2TokenSource.clientCredentials()
+            .tokenEndpoint(server.url().resolve("/oauth/token").toString())
+            .clientId("worker")
+            .clientSecret("s3cret")
+            .dpop(dpop)
+            .build();
+    try (Client client = new Client(false, b -> b.tokenSource(source).dpop(dpop))) {
+      server.resetCounters();
+      server.dpopNonce = "nonce-1";
+      List<Call<Page>> first = new ArrayList<>();
+      for (int i = 0; i < calls; i++) first.add(client.api.news(i));
+      Results one = run(first, null);
+      int firstChallenges = server.nonceChallenges.get();
+      out.println(
+          "   "
+              + calls
+              + " calls: "
+              + one.succeeded
+              + " succeeded; "
+              + firstChallenges
+              + " were asked for the nonce and sent again once; token requests: "
+              + server.serviceTokens.get());
+      server.dpopNonce = "nonce-2"; // The server rotates its nonce.
+      List<Call<Page>> second = new ArrayList<>();
+      for (int i = 0; i < calls; i++) second.add(client.api.news(i));
+      Results two = run(second, null);
+      int secondChallenges = server.nonceChallenges.get() - firstChallenges;
+      out.println(
+          "   the nonce rotated, "
+              + calls
+              + " more calls: "
+              + two.succeeded
+              + " succeeded, "
+              + secondChallenges
+              + " sent again for the new nonce; token requests: "
+              + server.serviceTokens.get()
+              + " (" + dpop + ")");
+      check(one.succeeded == calls && two.succeeded == calls, "every call succeeded");
+      check(server.serviceTokens.get() == 1, "no token request was caused by a nonce");
+      check(
+          firstChallenges <= calls && secondChallenges <= calls,
+          "each call was sent again at most once for a nonce");
+    } finally {
+      server.dpopNonce = null;
     }
   }
 
