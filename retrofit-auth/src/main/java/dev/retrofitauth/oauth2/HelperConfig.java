@@ -1,5 +1,6 @@
 package dev.retrofitauth.oauth2;
 
+import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.internal.Internal;
 import dev.retrofitauth.internal.JwsSigner;
@@ -28,6 +29,7 @@ final class HelperConfig {
   private @Nullable ClientAuthentication clientAuthentication;
   private @Nullable JwsSigner signer;
   private @Nullable OkHttpClient client;
+  private @Nullable DPoP dpop;
   private boolean allowCleartext;
   RefreshManager.Clock clock = System::currentTimeMillis;
 
@@ -76,6 +78,10 @@ final class HelperConfig {
 
   void client(OkHttpClient client) {
     this.client = Objects.requireNonNull(client, "client == null");
+  }
+
+  void dpop(DPoP dpop) {
+    this.dpop = Objects.requireNonNull(dpop, "dpop == null");
   }
 
   void allowCleartext(boolean allowCleartext) {
@@ -146,6 +152,11 @@ final class HelperConfig {
 
   TokenEndpointClient http() {
     return new TokenEndpointClient(client != null ? client : new OkHttpClient());
+  }
+
+  /** Returns what sends the token requests through {@code http}, with DPoP proofs if configured. */
+  TokenExchange exchange(TokenEndpointClient http) {
+    return new TokenExchange(http, dpop, clock);
   }
 
   /**

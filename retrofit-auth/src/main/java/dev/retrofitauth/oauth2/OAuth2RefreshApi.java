@@ -1,5 +1,6 @@
 package dev.retrofitauth.oauth2;
 
+import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshApi;
 import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshManager;
@@ -9,10 +10,7 @@ import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;
 import java.security.PrivateKey;
 import java.util.Objects;
-import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
-import okhttp3.Request;
-import okhttp3.Response;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -40,11 +38,17 @@ import org.jspecify.annotations.Nullable;
  *   <li>200: new {@link Tokens}. A response without {@code refresh_token} keeps the old one (the
  *       manager does that). The expiry comes from {@code expires_in}, or else from the {@code exp}
  *       of a JWT access token corrected by the response's {@code Date} for the device's clock.
+ *       {@code token_type} {@code DPoP} gives tokens of type {@link Tokens#DPOP}; an unknown type,
+ *       or {@code DPoP} without a {@linkplain Builder#dpop DPoP key}, is a permanent {@link
+ *       RefreshFailedException}.
  *   <li>{@code invalid_grant}: {@link RefreshRejectedException}; the session ends.
  *   <li>{@code invalid_client}, {@code unauthorized_client}, {@code unsupported_grant_type} and
  *       {@code invalid_scope}: a {@linkplain RefreshFailedException#permanent permanent} {@link
  *       RefreshFailedException}. The client is misconfigured; the manager keeps the tokens and does
  *       not try again until the next sign-in.
+ *   <li>{@code use_dpop_nonce}: with a {@linkplain Builder#dpop DPoP key}, one resend with the
+ *       server's new nonce; a second {@code use_dpop_nonce}, or one without a key, is a transient
+ *       {@link IOException}.
  *   <li>408, 429 and 5xx: a transient {@link IOException}, with the server's {@code Retry-After}
  *       honoured.
  *   <li>Any other error: {@code invalid_request}, an unknown error code, or a 4xx without an OAuth
@@ -83,23 +87,14 @@ public final class OAuth2RefreshApi implements RefreshApi {
   private final AuthorizationServer server;
   private final ClientAuth clientAuth;
   private final @Nullable String scope;
-  private final RefreshManager.Clock clock;
-  private final TokenEndpointClient endpoint;
-  private final TokenResponseReader responses;
-  private final TokenErrorMapper errors;
+  private final TokenExchange exchange;
 
   private OAuth2RefreshApi(
-      Builder builder,
-      TokenEndpointClient endpoint,
-      AuthorizationServer server,
-      ClientAuth client) {
+      Builder builder, TokenExchange exchange, AuthorizationServer server, ClientAuth client) {
     this.server = server;
     this.clientAuth = client;
     this.scope = builder.scope;
-    this.clock = builder.config.clock;
-    this.endpoint = endpoint;
-    this.responses = new TokenResponseReader(clock);
-    this.errors = new TokenErrorMapper(clock);
+    this.exchange = exchange;
   }
 
   public static Builder builder() {
@@ -115,15 +110,13 @@ public final class OAuth2RefreshApi implements RefreshApi {
   public Tokens refresh(Tokens current) throws IOException {
     String refreshToken = current.refreshToken();
     if (refreshToken == null) throw new IllegalArgumentException("current has no refresh token");
-    HttpUrl tokenEndpoint = server.tokenEndpoint();
-    Request request =
-        TokenRequests.refresh(
-            tokenEndpoint, clientAuth, server.authMethodsSupported(), refreshToken, scope);
-    long sentAt = clock.currentTimeMillis();
-    try (Response response = endpoint.execute(request)) {
-      if (response.isSuccessful()) return responses.read(response, sentAt);
-      throw errors.toException(response, Grant.REFRESH_TOKEN);
-    }
+    return exchange.exchange(
+        server.tokenEndpoint(),
+        endpoint ->
+            TokenRequests.refresh(
+                endpoint, clientAuth, server.authMethodsSupported(), refreshToken, scope),
+        Grant.REFRESH_TOKEN,
+        "the refresh token and client secret");
   }
 
   @Override
@@ -212,6 +205,18 @@ public final class OAuth2RefreshApi implements RefreshApi {
     }
 
     /**
+     * Binds the tokens to {@code dpop}'s key (RFC 9449): every token request carries a DPoP proof,
+     * the endpoint's {@code DPoP-Nonce} is echoed (a {@code use_dpop_nonce} error gets one resend
+     * with the new nonce), and {@code token_type DPoP} gives {@link Tokens} of type {@link
+     * Tokens#DPOP}. Give the manager the same key with {@link RefreshManager.Builder#dpop}: the
+     * tokens, the refresh token of a public client included, are useless without it.
+     */
+    public Builder dpop(DPoP dpop) {
+      config.dpop(dpop);
+      return this;
+    }
+
+    /**
      * Allows a cleartext {@code http} token endpoint that is not on loopback. Defaults to false.
      */
     public Builder allowCleartext(boolean allowCleartext) {
@@ -231,7 +236,8 @@ public final class OAuth2RefreshApi implements RefreshApi {
     public OAuth2RefreshApi build() {
       TokenEndpointClient http = config.http();
       AuthorizationServer server = config.server(http);
-      return new OAuth2RefreshApi(this, http, server, config.clientAuth(true, "refresh_token"));
+      return new OAuth2RefreshApi(
+          this, config.exchange(http), server, config.clientAuth(true, "refresh_token"));
     }
   }
 }

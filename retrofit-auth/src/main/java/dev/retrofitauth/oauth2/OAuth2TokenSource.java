@@ -1,5 +1,6 @@
 package dev.retrofitauth.oauth2;
 
+import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.TokenSource;
@@ -18,8 +19,6 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
-import okhttp3.Request;
-import okhttp3.Response;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -44,13 +43,14 @@ import org.jspecify.annotations.Nullable;
  * unsupported_grant_type} and {@code invalid_scope}, and for the JWT bearer grant also {@code
  * invalid_grant} (asking again with the same key and claims cannot help), are a {@linkplain
  * RefreshFailedException#permanent permanent} {@link RefreshFailedException}; every other failure
- * is a transient {@link IOException}. No message or {@code toString()} names a token, a secret or
- * key material. Instances are immutable and thread-safe.
+ * is a transient {@link IOException}. With a DPoP key, token requests carry proofs and token types
+ * are read as {@link OAuth2RefreshApi.Builder#dpop} describes. No message or {@code toString()}
+ * names a token, a secret or key material. Instances are immutable and thread-safe.
  */
 public final class OAuth2TokenSource implements TokenSource {
   private final Grant grant;
   private final AuthorizationServer server;
-  private final TokenEndpointClient http;
+  private final TokenExchange exchange;
   private final @Nullable ClientAuth clientAuth;
   private final @Nullable JwsSigner signer;
   private final @Nullable String assertionIssuer;
@@ -61,14 +61,12 @@ public final class OAuth2TokenSource implements TokenSource {
   private final List<String> resources;
   private final @Nullable String audience;
   private final RefreshManager.Clock clock;
-  private final TokenResponseReader responses;
-  private final TokenErrorMapper errors;
 
   private OAuth2TokenSource(
       ClientCredentialsBuilder b, TokenEndpointClient http, AuthorizationServer server) {
     this.grant = Grant.CLIENT_CREDENTIALS;
     this.server = server;
-    this.http = http;
+    this.exchange = b.config.exchange(http);
     this.clientAuth = b.config.clientAuth(false, "client_credentials");
     this.signer = null;
     this.assertionIssuer = null;
@@ -79,15 +77,13 @@ public final class OAuth2TokenSource implements TokenSource {
     this.resources = Collections.unmodifiableList(new ArrayList<>(b.resources));
     this.audience = b.audience;
     this.clock = b.config.clock;
-    this.responses = new TokenResponseReader(clock);
-    this.errors = new TokenErrorMapper(clock);
   }
 
   private OAuth2TokenSource(
       JwtBearerBuilder b, TokenEndpointClient http, AuthorizationServer server, JwsSigner signer) {
     this.grant = Grant.JWT_BEARER;
     this.server = server;
-    this.http = http;
+    this.exchange = b.config.exchange(http);
     this.clientAuth = null;
     this.signer = signer;
     this.assertionIssuer = b.assertionIssuer;
@@ -98,8 +94,6 @@ public final class OAuth2TokenSource implements TokenSource {
     this.resources = Collections.emptyList();
     this.audience = null;
     this.clock = b.config.clock;
-    this.responses = new TokenResponseReader(clock);
-    this.errors = new TokenErrorMapper(clock);
   }
 
   /** Returns a builder for a source that uses the {@code client_credentials} grant. */
@@ -119,23 +113,21 @@ public final class OAuth2TokenSource implements TokenSource {
    */
   @Override
   public Tokens fetch() throws IOException {
-    HttpUrl tokenEndpoint = server.tokenEndpoint();
-    Request request;
-    String secrets;
-    if (clientAuth != null) {
-      request =
-          TokenRequests.clientCredentials(
-              tokenEndpoint, clientAuth, server.authMethodsSupported(), scope, resources, audience);
-      secrets = "the client's credentials";
-    } else {
-      request = TokenRequests.jwtBearer(tokenEndpoint, assertion(tokenEndpoint), scope);
-      secrets = "signed assertions";
+    ClientAuth client = clientAuth;
+    if (client != null) {
+      return exchange.exchange(
+          server.tokenEndpoint(),
+          endpoint ->
+              TokenRequests.clientCredentials(
+                  endpoint, client, server.authMethodsSupported(), scope, resources, audience),
+          grant,
+          "the client's credentials");
     }
-    long sentAt = clock.currentTimeMillis();
-    try (Response response = http.execute(request, "the token endpoint", secrets)) {
-      if (response.isSuccessful()) return responses.read(response, sentAt);
-      throw errors.toException(response, grant);
-    }
+    return exchange.exchange(
+        server.tokenEndpoint(),
+        endpoint -> TokenRequests.jwtBearer(endpoint, assertion(endpoint), scope),
+        grant,
+        "signed assertions");
   }
 
   /**
@@ -258,6 +250,12 @@ public final class OAuth2TokenSource implements TokenSource {
       return this;
     }
 
+    /** Binds the tokens to {@code dpop}'s key, as {@link OAuth2RefreshApi.Builder#dpop} does. */
+    public ClientCredentialsBuilder dpop(DPoP dpop) {
+      config.dpop(dpop);
+      return this;
+    }
+
     /** Allows cleartext {@code http} endpoints that are not on loopback. Defaults to false. */
     public ClientCredentialsBuilder allowCleartext(boolean allowCleartext) {
       config.allowCleartext(allowCleartext);
@@ -352,6 +350,12 @@ public final class OAuth2TokenSource implements TokenSource {
     /** The client to send requests with, as for {@link ClientCredentialsBuilder#client}. */
     public JwtBearerBuilder client(OkHttpClient client) {
       config.client(client);
+      return this;
+    }
+
+    /** Binds the tokens to {@code dpop}'s key, as {@link OAuth2RefreshApi.Builder#dpop} does. */
+    public JwtBearerBuilder dpop(DPoP dpop) {
+      config.dpop(dpop);
       return this;
     }
 

@@ -26,6 +26,9 @@ final class TokenEndpointClient {
    */
   static final long MAX_BODY_BYTES = 1024 * 1024;
 
+  /** What messages call the endpoint that token requests go to. */
+  static final String TOKEN_ENDPOINT = "the token endpoint";
+
   private final OkHttpClient client;
 
   TokenEndpointClient(OkHttpClient appClient) {
@@ -56,16 +59,6 @@ final class TokenEndpointClient {
   }
 
   /**
-   * Sends a refresh request. The caller closes the response.
-   *
-   * @throws IOException if the call failed, the HTTP client threw a {@link RuntimeException}, or
-   *     the endpoint answered with a redirect.
-   */
-  Response execute(Request request) throws IOException {
-    return execute(request, "the token endpoint", "the refresh token and client secret");
-  }
-
-  /**
    * Sends {@code request} to {@code endpoint} ("the token endpoint"), refusing a redirect, so that
    * {@code secrets} ("the client's credentials") go nowhere else. The caller closes the response.
    *
@@ -73,7 +66,15 @@ final class TokenEndpointClient {
    *     the endpoint answered with a redirect.
    */
   Response execute(Request request, String endpoint, String secrets) throws IOException {
-    Response response = send(request, endpoint);
+    return refuseRedirect(send(request, endpoint), endpoint, secrets);
+  }
+
+  /**
+   * Returns {@code response}, or closes it and throws if it is a redirect: this client does not
+   * follow one, so that {@code secrets} go only to {@code endpoint}.
+   */
+  static Response refuseRedirect(Response response, String endpoint, String secrets)
+      throws IOException {
     int code = response.code();
     if (code >= 300 && code < 400) {
       response.close();

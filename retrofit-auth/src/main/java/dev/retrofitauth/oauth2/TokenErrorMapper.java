@@ -48,11 +48,11 @@ final class TokenErrorMapper {
    * rejected JWT bearer assertion will not get better when it is signed again; for {@code
    * client_credentials}, which has no grant to reject, it is only an odd server.
    *
-   * @throws IOException if reading the body failed; an interrupt, for one, is never swallowed.
+   * @param error the {@code error} of the body, which the caller has read with {@link
+   *     #readErrorCode}, or null.
    */
-  IOException toException(Response response, Grant grant) throws IOException {
+  IOException toException(Response response, Grant grant, @Nullable String error) {
     int code = response.code();
-    String error = readErrorCode(response);
     if ("invalid_grant".equals(error) && grant == Grant.REFRESH_TOKEN) {
       return new RefreshRejectedException(
           "the token endpoint rejected the refresh token (HTTP " + code + ", invalid_grant)");

@@ -16,7 +16,8 @@ import okio.Buffer;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Reads a successful token response (RFC 6749 §5.1) into {@link Tokens}. Immutable and thread-safe.
+ * Reads a successful token response (RFC 6749 §5.1) into {@link Tokens}, of type Bearer or DPoP
+ * (RFC 9449 §5). Immutable and thread-safe.
  */
 final class TokenResponseReader {
   /** A JSON number (RFC 8259 §6), leading zeros allowed; not Java's NaN, Infinity or hex forms. */
@@ -79,7 +80,11 @@ final class TokenResponseReader {
     if (access == null || access.isEmpty()) {
       throw new IOException("the token response has no access_token");
     }
-    if (tokenType != null && !tokenType.equalsIgnoreCase("bearer")) {
+    // RFC 6749 §5.1 and RFC 9449 §5: the type is case-insensitive. Absent, it is taken as Bearer.
+    String type = Tokens.BEARER;
+    if (tokenType != null && tokenType.equalsIgnoreCase(Tokens.DPOP)) {
+      type = Tokens.DPOP;
+    } else if (tokenType != null && !tokenType.equalsIgnoreCase(Tokens.BEARER)) {
       throw RefreshFailedException.permanent(
           "the token endpoint issued a token of an unsupported type: "
               + ServerText.sanitize(tokenType));
@@ -100,7 +105,7 @@ final class TokenResponseReader {
       if (expiresAt < 0L) expiresAt = Tokens.NO_EXPIRY;
     }
     try {
-      return Tokens.of(access, refresh, expiresAt);
+      return Tokens.of(access, refresh, expiresAt).withTokenType(type);
     } catch (IllegalArgumentException e) {
       throw new IOException(
           "the token response has a token that cannot be sent: " + e.getMessage());
