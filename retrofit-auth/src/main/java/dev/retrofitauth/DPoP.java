@@ -11,6 +11,7 @@ import java.security.PublicKey;
 import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.ECGenParameterSpec;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -176,12 +177,19 @@ public final class DPoP {
     Map<String, String> jwk = new LinkedHashMap<>();
     if (key instanceof ECPublicKey) {
       ECPublicKey ec = (ECPublicKey) key;
+      if (ec.getParams().getCurve().getField().getFieldSize() != 256) {
+        throw new IllegalArgumentException("ES256 needs an EC key on the P-256 curve");
+      }
       jwk.put("crv", "P-256");
       jwk.put("kty", "EC");
       jwk.put("x", unsigned(ec.getW().getAffineX(), 32));
       jwk.put("y", unsigned(ec.getW().getAffineY(), 32));
     } else if (key instanceof RSAPublicKey) {
       RSAPublicKey rsa = (RSAPublicKey) key;
+      if (rsa.getModulus().bitLength() < 2048) {
+        throw new IllegalArgumentException(
+            "RS256 needs an RSA key of 2048 bits or more: " + rsa.getModulus().bitLength());
+      }
       jwk.put("e", unsigned(rsa.getPublicExponent(), 0));
       jwk.put("kty", "RSA");
       jwk.put("n", unsigned(rsa.getModulus(), 0));
@@ -189,7 +197,7 @@ public final class DPoP {
       throw new IllegalArgumentException(
           "unsupported public key: " + key.getAlgorithm() + " (use an EC P-256 or RSA key)");
     }
-    return java.util.Collections.unmodifiableMap(jwk);
+    return Collections.unmodifiableMap(jwk);
   }
 
   /** Base64url of {@code value}'s unsigned big-endian bytes, left-padded to {@code length}. */

@@ -37,9 +37,12 @@ final class DemoServer implements AutoCloseable {
 
   /** Tokens issued to machine clients ({@code client_credentials}). */
   final AtomicInteger serviceTokens = new AtomicInteger();
+
   /** 401s that asked for a new DPoP nonce. */
   final AtomicInteger nonceChallenges = new AtomicInteger();
+
   private final Set<String> dpopTokens = ConcurrentHashMap.newKeySet();
+
   /** The DPoP nonce proofs must carry, or null when none is required. */
   volatile String dpopNonce;
 
@@ -188,8 +191,7 @@ final class DemoServer implements AutoCloseable {
 
   /**
    * A DPoP-bound token must come with a proof that carries the current nonce. (A real server also
-   * checks the proof's signature against its key; the library's tests do that with a JOSE
-   * library.)
+   * checks the proof's signature against its key; the library's tests do that with a JOSE library.)
    */
   private MockResponse dpopApi(RecordedRequest request) {
     String token = request.getHeader("Authorization").substring("DPoP ".length());

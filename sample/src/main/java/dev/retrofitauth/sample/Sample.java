@@ -448,7 +448,9 @@ public final class Sample {
               + secondChallenges
               + " sent again for the new nonce; token requests: "
               + server.serviceTokens.get()
-              + " (" + dpop + ")");
+              + " ("
+              + dpop
+              + ")");
       check(one.succeeded == calls && two.succeeded == calls, "every call succeeded");
       check(server.serviceTokens.get() == 1, "no token request was caused by a nonce");
       check(
