@@ -58,6 +58,7 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
       if (nonce != null && asksForNonce(response) && canResend(request)) {
         // "Send again with this nonce": not a refresh, and it does not use up the retry.
         response.close();
+        manager.engine.counters.dpopNonceResends.incrementAndGet();
         response = chain.proceed(withProof(authorized, dpop, accessToken, nonce));
         dpop.rememberNonce(response, false);
       }

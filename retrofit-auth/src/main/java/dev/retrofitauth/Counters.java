@@ -13,8 +13,13 @@ final class Counters {
   long refreshesRejected;
   long refreshesFailed;
   long stale401s;
+  long refreshNanosSucceeded;
+  long refreshNanosRejected;
+  long refreshNanosFailed;
 
   final AtomicLong retries = new AtomicLong();
+  final AtomicLong dpopNonceResends = new AtomicLong();
+  final AtomicLong deadTokenRequestsAvoided = new AtomicLong();
 
   /** Returns a copy, taken under the lock. */
   Counters copy() {
@@ -24,7 +29,12 @@ final class Counters {
     copy.refreshesRejected = refreshesRejected;
     copy.refreshesFailed = refreshesFailed;
     copy.stale401s = stale401s;
+    copy.refreshNanosSucceeded = refreshNanosSucceeded;
+    copy.refreshNanosRejected = refreshNanosRejected;
+    copy.refreshNanosFailed = refreshNanosFailed;
     copy.retries.set(retries.get());
+    copy.dpopNonceResends.set(dpopNonceResends.get());
+    copy.deadTokenRequestsAvoided.set(deadTokenRequestsAvoided.get());
     return copy;
   }
 }

@@ -38,6 +38,9 @@ final class Flight {
   /** The session generation the refresh started in; a result for an older one is discarded. */
   final long generation;
 
+  /** When it started, from {@link System#nanoTime()}, for the refresh latency. */
+  final long startedNanos = System.nanoTime();
+
   /** True if started before a 401, because the access token expires within the leeway. */
   final boolean proactive;
 

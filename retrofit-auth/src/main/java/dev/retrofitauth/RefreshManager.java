@@ -234,6 +234,37 @@ public final class RefreshManager {
       return counters.retries.get();
     }
 
+    /**
+     * Time spent in refreshes that succeeded, in {@code unit}; with {@link #refreshesSucceeded()},
+     * their mean latency.
+     */
+    public long refreshTimeSucceeded(TimeUnit unit) {
+      return unit.convert(counters.refreshNanosSucceeded, TimeUnit.NANOSECONDS);
+    }
+
+    /** Time spent in refreshes that were rejected, in {@code unit}. */
+    public long refreshTimeRejected(TimeUnit unit) {
+      return unit.convert(counters.refreshNanosRejected, TimeUnit.NANOSECONDS);
+    }
+
+    /** Time spent in refreshes that failed, timeouts included, in {@code unit}. */
+    public long refreshTimeFailed(TimeUnit unit) {
+      return unit.convert(counters.refreshNanosFailed, TimeUnit.NANOSECONDS);
+    }
+
+    /** Requests sent again once because the server asked for a new DPoP nonce. */
+    public long dpopNonceResends() {
+      return counters.dpopNonceResends.get();
+    }
+
+    /**
+     * Requests that were about to go out with a token known to be dead (it got a 401 and its
+     * refresh runs) and were answered locally instead, to be retried with the new token.
+     */
+    public long deadTokenRequestsAvoided() {
+      return counters.deadTokenRequestsAvoided.get();
+    }
+
     /** Calls waiting right now for a refresh to end. */
     public int callsWaitingForRefresh() {
       return callsWaitingForRefresh;

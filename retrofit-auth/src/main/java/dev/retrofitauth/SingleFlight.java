@@ -214,15 +214,18 @@ final class SingleFlight {
                 : Outcome.SUPERSEDED_BY_SIGN_OUT;
       } else if (outcome == Outcome.SUCCEEDED) {
         counters.refreshesSucceeded++;
+        counters.refreshNanosSucceeded += System.nanoTime() - done.startedNanos;
         session.replace(result.tokens);
         backoff.reset();
         save = true;
       } else if (outcome == Outcome.REJECTED) {
         counters.refreshesRejected++;
+        counters.refreshNanosRejected += System.nanoTime() - done.startedNanos;
         session.replace(null);
         save = true;
       } else if (!timedOut) {
         counters.refreshesFailed++;
+        counters.refreshNanosFailed += System.nanoTime() - done.startedNanos;
         backoff.recordFailure(result.failure);
         failedNow = result.failure; // A timed-out refresh was reported when it timed out.
       }
@@ -260,6 +263,7 @@ final class SingleFlight {
       current = timedOut.generation == session.generation();
       if (current) {
         counters.refreshesFailed++;
+        counters.refreshNanosFailed += System.nanoTime() - timedOut.startedNanos;
         backoff.recordFailure(failure);
       }
       outcome = oldTokenUsable(timedOut) ? Outcome.FAILED_OLD_TOKEN_VALID : Outcome.FAILED;
