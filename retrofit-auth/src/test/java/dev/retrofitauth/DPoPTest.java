@@ -156,6 +156,9 @@ final class DPoPTest {
     assertEquals(2, server.requests.get());
     assertEquals(200, api.me().execute().code()); // It has the nonce now.
     assertEquals(3, server.requests.get());
+    assertEquals(1, auth.stats().dpopNonceResends());
+    assertTrue(auth.stats().refreshTimeSucceeded(TimeUnit.NANOSECONDS) > 0);
+    assertEquals(0, auth.stats().refreshTimeFailed(TimeUnit.NANOSECONDS));
 
     assertEquals(1, fetches.get());
     assertEquals(Collections.emptyList(), server.failures);
