@@ -3,8 +3,10 @@ package dev.retrofitauth;
 import dev.retrofitauth.internal.Internal.AuthComponent;
 import java.io.IOException;
 import okhttp3.Interceptor;
+import okhttp3.Protocol;
 import okhttp3.Request;
 import okhttp3.Response;
+import okhttp3.ResponseBody;
 import org.jspecify.annotations.Nullable;
 import retrofit2.Invocation;
 
@@ -35,7 +37,9 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
               + "addNetworkInterceptor(...).");
     }
     Request request = chain.request();
-    String header = headerFor(request);
+    Invocation invocation = request.tag(Invocation.class);
+    MethodPolicy policy = manager.policies.get(invocation);
+    String header = headerFor(request, invocation, policy);
     if (header == null) {
       return chain.proceed(request.newBuilder().tag(AuthMark.class, AuthMark.WITHHELD).build());
     }
@@ -45,6 +49,16 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
             .header(AUTHORIZATION, header)
             .tag(AuthMark.class, AuthMark.ATTACHED)
             .build();
+    // A call that AuthCall will retry, with a token that already got a 401 while its refresh
+    // runs: the network would only say 401 again. Answer it here, at no cost, and without
+    // blocking this thread; AuthCall then waits for the refresh like any call that got a 401.
+    if (invocation != null
+        && policy.wrapped
+        && !policy.noRetry
+        && manager.engine.tokenKnownDead(header)) {
+      manager.engine.counters.deadTokenRequestsAvoided.incrementAndGet();
+      return knownDead(authorized);
+    }
     DPoP dpop = manager.dpop;
     Response response;
     if (dpop == null) {
@@ -64,6 +78,22 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
       }
     }
     return applyRule(response);
+  }
+
+  /** A local 401 for {@code sent}, shaped like one from the network so that AuthCall reads it. */
+  private static Response knownDead(Request sent) {
+    Response network =
+        new Response.Builder()
+            .request(sent)
+            .protocol(Protocol.HTTP_1_1)
+            .code(401)
+            .message("Unauthorized (the token is known to be dead; not sent)")
+            .build();
+    return network
+        .newBuilder()
+        .body(ResponseBody.create("", null))
+        .networkResponse(network)
+        .build();
   }
 
   private static Request withProof(
@@ -112,16 +142,17 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
    * request was meant to carry the token but may not, so that the caller learns why and how to fix
    * it instead of seeing a bare 401.
    */
-  private @Nullable String headerFor(Request request) throws IOException {
+  private @Nullable String headerFor(
+      Request request, @Nullable Invocation invocation, MethodPolicy policy) throws IOException {
     if (request.header(AUTHORIZATION) != null) return null; // The caller set its own.
-    Invocation invocation = request.tag(Invocation.class);
-    MethodPolicy policy = manager.policies.get(invocation);
     if (policy.noAuth) return null;
     String header = manager.engine.session.header();
     if (header == null) return null; // Signed out.
-    String withheld = manager.origins.withheldReason(request.url());
-    if (withheld != null) throw new IOException(withheld);
-    if (!manager.origins.mayReceiveToken(request.url())) return null; // Another origin, on purpose.
+    if (!manager.origins.mayReceiveToken(request.url())) {
+      String withheld = manager.origins.withheldReason(request.url());
+      if (withheld != null) throw new IOException(withheld);
+      return null; // Another origin, on purpose.
+    }
     if (invocation != null
         && !policy.wrapped
         && !policy.noRetry

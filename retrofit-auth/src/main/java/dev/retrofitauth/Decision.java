@@ -11,6 +11,8 @@ enum Decision {
   JOIN,
   /** Start a refresh and wait for it. */
   START,
+  /** Start a refresh in the background; the call goes now, with the still valid token. */
+  START_BACKGROUND,
   /** The 401 is for a token that was already replaced: retry at once, no refresh. */
   STALE,
   /** A refresh failed a moment ago, or a timed-out one still runs: fail with its failure. */

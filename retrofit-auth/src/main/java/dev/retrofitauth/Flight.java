@@ -25,6 +25,18 @@ import org.jspecify.annotations.Nullable;
  * </ul>
  */
 final class Flight {
+  /** Why the refresh started: this decides whether calls wait for it, and what a failure means. */
+  enum Kind {
+    /** A call got a 401: the token is known to be dead, and every call waits. */
+    UNAUTHORIZED,
+    /** The token expires within the leeway: calls wait, but may still use it if this fails. */
+    PROACTIVE,
+    /** The token enters the refresh-ahead window: calls go on with it meanwhile. */
+    BACKGROUND,
+    /** The app asked for it ({@code refreshNow()}): calls wait for it. */
+    FORCED
+  }
+
   enum State {
     RUNNING,
     TIMED_OUT,
@@ -41,25 +53,26 @@ final class Flight {
   /** When it started, from {@link System#nanoTime()}, for the refresh latency. */
   final long startedNanos = System.nanoTime();
 
-  /** True if started before a 401, because the access token expires within the leeway. */
-  final boolean proactive;
+  final Kind kind;
 
   private final Object lock;
   volatile @Nullable ScheduledFuture<?> timeout;
   volatile @Nullable ScheduledFuture<?> abandonment;
   private @Nullable Thread runner; // Guarded by this: the thread running the refresh.
 
+  // Guarded by lock for writes; read without it by the interceptor.
+  volatile State state = State.RUNNING;
+
   // Guarded by lock.
-  State state = State.RUNNING;
   private @Nullable Waiter head;
   private @Nullable Waiter tail;
   private int size;
 
-  Flight(Object lock, @Nullable Tokens tokens, long generation, boolean proactive) {
+  Flight(Object lock, @Nullable Tokens tokens, long generation, Kind kind) {
     this.lock = lock;
     this.tokens = tokens;
     this.generation = generation;
-    this.proactive = proactive;
+    this.kind = kind;
   }
 
   /** Cancels the timers; the flight has ended one way or another. */

@@ -310,6 +310,7 @@ public final class RefreshManager {
     long backoffMaxMillis = TimeUnit.MINUTES.toMillis(1);
     long refreshTimeoutMillis = TimeUnit.SECONDS.toMillis(60);
     long maxRetryAfterMillis = TimeUnit.HOURS.toMillis(1);
+    long refreshAheadMillis = TimeUnit.SECONDS.toMillis(30);
     boolean queueMode;
     int maxConcurrentRetries = Integer.MAX_VALUE;
     int maxQueuedCalls = Integer.MAX_VALUE;
@@ -448,6 +449,23 @@ public final class RefreshManager {
     @IgnoreJRERequirement
     public Builder refreshTimeout(Duration timeout) {
       this.refreshTimeoutMillis = Durations.toMillis("timeout", timeout);
+      return this;
+    }
+
+    /**
+     * How long before the leeway one background refresh starts, while calls go on with the still
+     * valid token; only calls inside the leeway wait. The window is at most half the time left, and
+     * starts up to 20% later at random. Defaults to 30 seconds; 0 turns it off.
+     */
+    public Builder refreshAhead(long ahead, TimeUnit unit) {
+      this.refreshAheadMillis = Durations.toMillis("ahead", ahead, unit);
+      return this;
+    }
+
+    /** Like {@link #refreshAhead(long, TimeUnit)}, for callers with {@code java.time}. */
+    @IgnoreJRERequirement
+    public Builder refreshAhead(Duration ahead) {
+      this.refreshAheadMillis = Durations.toMillis("ahead", ahead);
       return this;
     }
 

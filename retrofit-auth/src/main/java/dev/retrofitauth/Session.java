@@ -12,6 +12,8 @@ final class Session {
   private final Object lock;
   private final RefreshManager.Clock clock;
   private final long leewayMillis;
+  private final long aheadMillis;
+  private final java.util.Random jitter = new java.util.Random();
   private final StoreWriter writer;
 
   // Guarded by lock for writes; read without it.
@@ -21,14 +23,18 @@ final class Session {
   /** When calls start to wait for a refresh: the expiry less the leeway; MAX_VALUE for never. */
   private volatile long refreshAtMillis = Long.MAX_VALUE;
 
+  /** When one background refresh starts, ahead of {@link #refreshAtMillis}. */
+  private volatile long refreshAheadAtMillis = Long.MAX_VALUE;
+
   // Guarded by lock.
   private long generation;
   private boolean toldNoRefreshPossible;
 
-  Session(Object lock, RefreshManager.Clock clock, long leewayMillis, StoreWriter writer) {
+  Session(Object lock, RefreshManager.Builder builder, StoreWriter writer) {
     this.lock = lock;
-    this.clock = clock;
-    this.leewayMillis = leewayMillis;
+    this.clock = builder.clock;
+    this.leewayMillis = builder.leewayMillis;
+    this.aheadMillis = builder.refreshAheadMillis;
     this.writer = writer;
   }
 
@@ -75,7 +81,14 @@ final class Session {
   private void set(@Nullable Tokens newTokens) {
     tokens = newTokens;
     header = headerFor(newTokens);
-    refreshAtMillis = refreshAt(newTokens, clock.currentTimeMillis(), leewayMillis);
+    long now = clock.currentTimeMillis();
+    long refreshAt = refreshAt(newTokens, now, leewayMillis);
+    refreshAtMillis = refreshAt;
+    // The window ahead is at most half the time left before the leeway, and starts up to 20%
+    // later at random, so that processes and devices with one expiry do not refresh together.
+    long window = refreshAt == Long.MAX_VALUE ? 0L : Math.min(aheadMillis, (refreshAt - now) / 2);
+    refreshAheadAtMillis =
+        window > 0L ? refreshAt - window + (long) (window * 0.2 * jitter.nextDouble()) : refreshAt;
   }
 
   /**
@@ -89,6 +102,12 @@ final class Session {
     long remaining = expiresAt - now;
     long leeway = remaining > 0L ? Math.min(leewayMillis, remaining / 2) : 0L;
     return expiresAt - leeway;
+  }
+
+  /** True if the token is in the refresh-ahead window or the leeway: a refresh is due. */
+  boolean dueForRefresh() {
+    long at = refreshAheadAtMillis;
+    return at != Long.MAX_VALUE && clock.currentTimeMillis() >= at;
   }
 
   /** True if the current access token is known to expire within the leeway. */

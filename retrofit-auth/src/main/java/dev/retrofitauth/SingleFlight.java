@@ -40,7 +40,7 @@ final class SingleFlight {
     this.listeners = listeners;
     this.backoff = new Backoff(lock, builder);
     this.writer = new StoreWriter(lock, builder.store, listeners);
-    this.session = new Session(lock, builder.clock, builder.leewayMillis, writer);
+    this.session = new Session(lock, builder, writer);
     this.queue = new RetryQueue(lock, builder);
     this.task = new RefreshTask(this, builder, writer, listeners);
     this.acquires = task.acquires();
@@ -61,7 +61,7 @@ final class SingleFlight {
 
   /** Returns false if no call needs to wait before it is sent: the cheap check for the hot path. */
   boolean mayWaitBeforeSend() {
-    return flight != null || session.expiresSoon() || (acquires && session.header() == null);
+    return flight != null || session.dueForRefresh() || (acquires && session.header() == null);
   }
 
   /**
@@ -76,11 +76,11 @@ final class SingleFlight {
     IOException failure;
     synchronized (lock) {
       decision = decideBeforeSend();
-      started = enter(decision, waiter, true);
+      started = enter(decision, waiter, Flight.Kind.PROACTIVE);
       failure = backoff.lastFailure();
     }
     act(decision, waiter, started, failure);
-    return decision != Decision.SEND;
+    return decision != Decision.SEND && decision != Decision.START_BACKGROUND;
   }
 
   private Decision decideBeforeSend() {
@@ -88,16 +88,37 @@ final class SingleFlight {
     Flight running = flight;
     // Only with a token source do calls wait for tokens when there are none: they are acquired.
     boolean acquire = acquires && session.tokens() == null;
+    boolean mustWait = acquire || session.expiresSoon();
     if (running == null) {
-      if (!(session.expiresSoon() || acquire) || !canRefresh()) return Decision.SEND;
+      if (!canRefresh()) return Decision.SEND;
+      if (!mustWait) {
+        // In the refresh-ahead window: one background refresh, and this call goes on.
+        return session.dueForRefresh() && !backoff.active()
+            ? Decision.START_BACKGROUND
+            : Decision.SEND;
+      }
       // In backoff an expiring token still goes out; with none to send, the call fails fast.
       if (backoff.active()) return acquire ? Decision.FAIL_FAST : Decision.SEND;
     } else if (running.state != Flight.State.RUNNING) {
       // A timed-out refresh still runs: wait for neither it nor another.
       return acquire ? Decision.FAIL_FAST : Decision.SEND;
+    } else if (running.kind == Flight.Kind.BACKGROUND && !mustWait) {
+      return Decision.SEND; // The token is good until the leeway: no need to wait.
     }
     if (queue.isFull(running != null ? running.size() : 0)) return Decision.QUEUE_FULL;
     return running != null ? Decision.JOIN : Decision.START;
+  }
+
+  /**
+   * True if {@code header} got a 401 and the refresh that started from it runs: a call that would
+   * send it now would only get another 401.
+   */
+  boolean tokenKnownDead(String header) {
+    Flight running = flight;
+    return running != null
+        && running.kind == Flight.Kind.UNAUTHORIZED
+        && running.state == Flight.State.RUNNING
+        && header.equals(session.header());
   }
 
   /**
@@ -117,7 +138,7 @@ final class SingleFlight {
     long target;
     synchronized (lock) {
       decision = decideUnauthorized(sentHeader);
-      started = enter(decision, waiter, false);
+      started = enter(decision, waiter, Flight.Kind.UNAUTHORIZED);
       failure = backoff.lastFailure();
       cleared = decision == Decision.TELL_NO_REFRESH_POSSIBLE && clearTokensWhenUnrefreshable;
       if (cleared) session.replace(null);
@@ -287,18 +308,19 @@ final class SingleFlight {
       } else {
         decision = canRefresh() ? Decision.START : Decision.PASS_THROUGH;
       }
-      started = enter(decision, waiter, false);
+      started = enter(decision, waiter, Flight.Kind.FORCED);
       failure = backoff.lastFailure();
     }
     act(decision, waiter, started, failure);
   }
 
   /** Under the lock: starts or joins a flight as {@code decision} says; returns one it started. */
-  private @Nullable Flight enter(Decision decision, Waiter waiter, boolean proactive) {
+  private @Nullable Flight enter(Decision decision, Waiter waiter, Flight.Kind kind) {
     assert Thread.holdsLock(lock);
     Flight started = null;
-    if (decision == Decision.START) {
-      started = new Flight(lock, session.tokens(), session.generation(), proactive);
+    if (decision == Decision.START || decision == Decision.START_BACKGROUND) {
+      if (decision == Decision.START_BACKGROUND) kind = Flight.Kind.BACKGROUND;
+      started = new Flight(lock, session.tokens(), session.generation(), kind);
       flight = started;
       counters.refreshesStarted++;
     }
@@ -316,6 +338,7 @@ final class SingleFlight {
     assert !Thread.holdsLock(lock);
     switch (decision) {
       case START:
+      case START_BACKGROUND:
         task.launch(started);
         break;
       case STALE:
@@ -391,9 +414,9 @@ final class SingleFlight {
     return task.canRefresh(session.tokens());
   }
 
-  /** True if the calls that waited for a proactive refresh may still use the old token. */
+  /** True if the calls that waited for a refresh that no 401 started may use the old token. */
   private boolean oldTokenUsable(Flight flight) {
     Tokens old = flight.tokens;
-    return flight.proactive && old != null && session.stillValid(old);
+    return flight.kind != Flight.Kind.UNAUTHORIZED && old != null && session.stillValid(old);
   }
 }
