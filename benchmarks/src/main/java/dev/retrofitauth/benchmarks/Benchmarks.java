@@ -165,8 +165,8 @@ public final class Benchmarks {
         }
       }
       out.println(
-          "| storm | contender | ok | refreshes | 401s | wall (ms) | wall / ideal | peak threads added | blocked on refresh |");
-      out.println("|---|---|---|---|---|---|---|---|---|");
+          "| storm | contender | ok | refreshes | 401s | wall (ms) | wall / ideal | peak threads added | blocked on refresh | peak calls waiting |");
+      out.println("|---|---|---|---|---|---|---|---|---|---|");
       for (int n : config.asyncStorms) {
         for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
           report.storms.add(storm(out, server, factory.apply(server, n), n, false, false, config));
@@ -188,6 +188,32 @@ public final class Benchmarks {
         report.storms.add(
             storm(out, server, factory.apply(server, proactive), proactive, false, true, config));
       }
+      // OkHttp's default dispatcher (64 requests, 5 per host): calls queue inside it.
+      report.storms.add(
+          storm(
+              out,
+              server,
+              new Contender.RetrofitAuth(server, 0, "retrofit-auth, default dispatcher"),
+              proactive,
+              Storm.Start.EXPIRED,
+              config));
+      report.storms.add(
+          storm(
+              out,
+              server,
+              Contender.OkHttpAuthenticator.withDefaultDispatcher(server),
+              proactive,
+              Storm.Start.EXPIRED,
+              config));
+      // A scheduled expiry that is known ahead: one background refresh, nobody waits.
+      report.storms.add(
+          storm(
+              out,
+              server,
+              new Contender.RetrofitAuth(server, proactive, "retrofit-auth (refresh ahead)"),
+              proactive,
+              Storm.Start.EXPIRY_AHEAD,
+              config));
       // A cold start: a service that has no token yet. The Authenticator way starts with a dead
       // one, so that its first calls' 401s fetch it, which is how it is usually written.
       report.storms.add(
@@ -232,12 +258,42 @@ public final class Benchmarks {
       boolean proactive,
       Config config)
       throws Exception {
+    return storm(
+        out,
+        server,
+        contender,
+        n,
+        sync,
+        proactive ? Storm.Start.EXPIRY_KNOWN : Storm.Start.EXPIRED,
+        config);
+  }
+
+  private static Storm.Result storm(
+      PrintStream out,
+      StormServer server,
+      Contender contender,
+      int n,
+      Storm.Start start,
+      Config config)
+      throws Exception {
+    return storm(out, server, contender, n, false, start, config);
+  }
+
+  private static Storm.Result storm(
+      PrintStream out,
+      StormServer server,
+      Contender contender,
+      int n,
+      boolean sync,
+      Storm.Start start,
+      Config config)
+      throws Exception {
     try (Contender c = contender) {
       Storm.Result r =
-          Storm.run(server, c, n, sync, proactive, config.tokenDelayMillis, config.apiDelayMillis);
+          Storm.run(server, c, n, sync, start, config.tokenDelayMillis, config.apiDelayMillis);
       out.printf(
           Locale.ROOT,
-          "| %s | %s | %d/%d | %d | %d | %d | %.2f | %d | %d |%n",
+          "| %s | %s | %d/%d | %d | %d | %d | %.2f | %d | %d | %d |%n",
           r.mode,
           r.contender,
           r.succeeded,
@@ -247,7 +303,8 @@ public final class Benchmarks {
           r.wallMillis,
           r.wallRatio,
           r.peakThreads,
-          r.blockedThreads);
+          r.blockedThreads,
+          r.peakWaiting);
       out.flush();
       return r;
     }

@@ -38,16 +38,27 @@ abstract class Contender implements AutoCloseable {
 
   abstract void signIn(String access, String refresh, long expiresAtMillis);
 
+  /** Calls that wait for a refresh right now, for a contender that can tell. */
+  int waitingNow() {
+    return 0;
+  }
+
+  /** Moves this contender's clock forward, for one that reads the token's expiry. */
+  void advanceClock(long millis) {}
+
   @Override
   public void close() {
     client.dispatcher().executorService().shutdown();
     client.connectionPool().evictAll();
   }
 
+  /** A client for the storm server; {@code maxRequests} 0 keeps OkHttp's default dispatcher. */
   static OkHttpClient.Builder h2c(int maxRequests) {
     Dispatcher dispatcher = new Dispatcher();
-    dispatcher.setMaxRequests(maxRequests);
-    dispatcher.setMaxRequestsPerHost(maxRequests);
+    if (maxRequests > 0) {
+      dispatcher.setMaxRequests(maxRequests);
+      dispatcher.setMaxRequestsPerHost(maxRequests);
+    }
     // No timeouts: on two cores, ten thousand calls queue for longer than OkHttp's defaults.
     return new OkHttpClient.Builder()
         .protocols(Collections.singletonList(Protocol.H2_PRIOR_KNOWLEDGE))
@@ -79,31 +90,68 @@ abstract class Contender implements AutoCloseable {
   /** retrofit-auth, in single-flight or queue mode. */
   static final class RetrofitAuth extends Contender {
     final RefreshManager auth;
+    private final java.util.concurrent.atomic.AtomicLong offset;
 
     RetrofitAuth(StormServer server, int maxRequests, boolean queueMode) {
-      this(server, maxRequests, queueMode, manager(server, queueMode));
+      this(
+          server,
+          maxRequests,
+          queueMode,
+          new java.util.concurrent.atomic.AtomicLong(),
+          queueMode ? "retrofit-auth (queue mode)" : "retrofit-auth (single flight)");
+    }
+
+    RetrofitAuth(StormServer server, int maxRequests, String name) {
+      this(server, maxRequests, false, new java.util.concurrent.atomic.AtomicLong(), name);
     }
 
     private RetrofitAuth(
-        StormServer server, int maxRequests, boolean queueMode, RefreshManager auth) {
+        StormServer server,
+        int maxRequests,
+        boolean queueMode,
+        java.util.concurrent.atomic.AtomicLong offset,
+        String name) {
+      this(server, maxRequests, manager(server, queueMode, offset), offset, name);
+    }
+
+    private RetrofitAuth(
+        StormServer server,
+        int maxRequests,
+        RefreshManager auth,
+        java.util.concurrent.atomic.AtomicLong offset,
+        String name) {
       super(
-          queueMode ? "retrofit-auth (queue mode)" : "retrofit-auth (single flight)",
+          name,
           // Where a thread parks until the refresh ends: a synchronous call, or the authenticator.
           "dev.retrofitauth.(AuthCall.BlockingWaiter|AuthAuthenticator.Latch).await",
           h2c(maxRequests).addInterceptor(auth.interceptor()).build(),
           retrofit(server).addCallAdapterFactory(AuthCallAdapterFactory.create(auth)));
       this.auth = auth;
+      this.offset = offset;
     }
 
-    private static RefreshManager manager(StormServer server, boolean queueMode) {
+    @Override
+    int waitingNow() {
+      return auth.stats().callsWaitingForRefresh();
+    }
+
+    @Override
+    void advanceClock(long millis) {
+      offset.addAndGet(millis);
+    }
+
+    private static RefreshManager manager(
+        StormServer server, boolean queueMode, java.util.concurrent.atomic.AtomicLong offset) {
       OkHttpClient tokenClient = h2c(8).build();
       return RefreshManager.builder()
+          .clock(() -> System.currentTimeMillis() + offset.get())
           .queueMode(queueMode)
           .addAllowedOrigin(server.url("/").toString())
           .refreshApi(
               current -> {
                 String[] pair = refresh(tokenClient, server, current.refreshToken());
-                return Tokens.of(pair[0], pair[1], System.currentTimeMillis() + 3_600_000);
+                return Tokens.of(
+                    pair[0], pair[1], System.currentTimeMillis() + offset.get() + 3_600_000);
               })
           .build();
     }
@@ -158,6 +206,11 @@ abstract class Contender implements AutoCloseable {
 
     OkHttpAuthenticator(StormServer server, int maxRequests) {
       this(server, maxRequests, "OkHttp Authenticator (synchronized)");
+    }
+
+    /** With OkHttp's default dispatcher: 64 requests, 5 per host. */
+    static OkHttpAuthenticator withDefaultDispatcher(StormServer server) {
+      return new OkHttpAuthenticator(server, 0, "OkHttp Authenticator, default dispatcher");
     }
 
     OkHttpAuthenticator(StormServer server, int maxRequests, String name) {

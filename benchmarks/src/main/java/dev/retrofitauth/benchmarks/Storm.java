@@ -33,6 +33,19 @@ final class Storm {
     int peakThreads;
 
     int blockedThreads;
+
+    /** The most calls that waited for a refresh at once, for a contender that can tell. */
+    int peakWaiting;
+  }
+
+  /** How the token stands when the storm starts. */
+  enum Start {
+    /** Expired on the server; the client does not know. */
+    EXPIRED,
+    /** Expired, and the client knows it: its expiry has passed. */
+    EXPIRY_KNOWN,
+    /** Still valid, and the client knows it expires in 45 s: a refresh ahead of the leeway. */
+    EXPIRY_AHEAD
   }
 
   private Storm() {}
@@ -50,23 +63,51 @@ final class Storm {
       long tokenDelayMillis,
       long apiDelayMillis)
       throws Exception {
+    return run(
+        server,
+        contender,
+        calls,
+        sync,
+        proactive ? Start.EXPIRY_KNOWN : Start.EXPIRED,
+        tokenDelayMillis,
+        apiDelayMillis);
+  }
+
+  static Result run(
+      StormServer server,
+      Contender contender,
+      int calls,
+      boolean sync,
+      Start start,
+      long tokenDelayMillis,
+      long apiDelayMillis)
+      throws Exception {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     AtomicInteger blocked = new AtomicInteger(-1);
     // Halfway through the first refresh, count the threads that wait for it.
-    server.expire(
+    Runnable onFirstRefresh =
         () ->
             scheduler.schedule(
                 () -> blocked.set(countBlocked(contender.waitingFrame)),
                 tokenDelayMillis / 2,
-                TimeUnit.MILLISECONDS));
-    contender.signIn(
-        "expired-access",
-        "refresh-0",
-        proactive ? System.currentTimeMillis() - 1 : Tokens.NO_EXPIRY);
+                TimeUnit.MILLISECONDS);
+    if (start == Start.EXPIRY_AHEAD) {
+      long tenMinutes = TimeUnit.MINUTES.toMillis(10);
+      server.scheduleExpiry("scheduled-access", onFirstRefresh);
+      contender.signIn("scheduled-access", "refresh-0", System.currentTimeMillis() + tenMinutes);
+      contender.advanceClock(tenMinutes - TimeUnit.SECONDS.toMillis(45));
+    } else {
+      server.expire(onFirstRefresh);
+      contender.signIn(
+          "expired-access",
+          "refresh-0",
+          start == Start.EXPIRY_KNOWN ? System.currentTimeMillis() - 1 : Tokens.NO_EXPIRY);
+    }
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     // Pools of earlier storms may still hold idle threads: count only what this storm adds.
     int baseline = threads.getThreadCount();
     AtomicInteger peak = new AtomicInteger(baseline);
+    AtomicInteger peakWaiting = new AtomicInteger();
     CountDownLatch done = new CountDownLatch(calls);
     AtomicInteger succeeded = new AtomicInteger();
     Thread sampler =
@@ -74,6 +115,7 @@ final class Storm {
             () -> {
               while (done.getCount() > 0) {
                 peak.accumulateAndGet(threads.getThreadCount(), Math::max);
+                peakWaiting.accumulateAndGet(contender.waitingNow(), Math::max);
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
               }
             },
@@ -102,7 +144,7 @@ final class Storm {
       }
     }
     sampler.start();
-    long start = System.nanoTime();
+    long startNanos = System.nanoTime();
     if (sync) {
       go.countDown();
     } else {
@@ -126,7 +168,7 @@ final class Storm {
       }
     }
     if (!done.await(5, TimeUnit.MINUTES)) throw new AssertionError(contender.name + " hung");
-    long wall = System.nanoTime() - start;
+    long wall = System.nanoTime() - startNanos;
     sampler.join();
     for (Thread caller : callers) caller.join();
     scheduler.shutdown();
@@ -139,7 +181,9 @@ final class Storm {
         contender instanceof Contender.RetrofitAuthSource || contender.name.endsWith("(cold)")
             ? calls + " first calls, no token yet"
             : (sync ? calls + " sync threads" : calls + " async")
-                + (proactive ? ", expiry known" : "");
+                + (start == Start.EXPIRY_KNOWN
+                    ? ", expiry known"
+                    : start == Start.EXPIRY_AHEAD ? ", expiry 45 s ahead" : "");
     result.calls = calls;
     result.succeeded = succeeded.get();
     result.refreshes = server.refreshes.get();
@@ -149,6 +193,7 @@ final class Storm {
         wall / (double) TimeUnit.MILLISECONDS.toNanos(tokenDelayMillis + apiDelayMillis);
     result.peakThreads = peak.get() - baseline;
     result.blockedThreads = Math.max(0, blocked.get());
+    result.peakWaiting = peakWaiting.get();
     return result;
   }
 

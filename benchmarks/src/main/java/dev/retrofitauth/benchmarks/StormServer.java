@@ -24,6 +24,10 @@ final class StormServer implements AutoCloseable {
   private final long tokenDelayMillis;
   private final long apiDelayMillis;
   private volatile String validAccess = "none";
+
+  /** A token that stays valid beside {@link #validAccess}: one whose scheduled expiry is ahead. */
+  private volatile String stillValid = "none";
+
   private volatile Runnable onFirstRefresh = () -> {};
 
   StormServer(long tokenDelayMillis, long apiDelayMillis) throws IOException {
@@ -45,6 +49,7 @@ final class StormServer implements AutoCloseable {
             apiRequests.incrementAndGet();
             MockResponse response =
                 ("Bearer " + validAccess).equals(request.getHeader("Authorization"))
+                        || ("Bearer " + stillValid).equals(request.getHeader("Authorization"))
                     ? new MockResponse().setBody("ok")
                     : unauthorized();
             return response.setHeadersDelay(apiDelayMillis, TimeUnit.MILLISECONDS);
@@ -58,8 +63,15 @@ final class StormServer implements AutoCloseable {
     return new MockResponse().setResponseCode(401);
   }
 
+  /** Starts a new run in which {@code access} stays valid until it is refreshed; counters reset. */
+  void scheduleExpiry(String access, Runnable onFirstRefresh) {
+    expire(onFirstRefresh);
+    stillValid = access;
+  }
+
   /** Starts a new run: the access token expires, counters reset. */
   void expire(Runnable onFirstRefresh) {
+    stillValid = "none";
     validAccess = "expired-" + System.nanoTime();
     refreshes.set(0);
     unauthorized.set(0);

@@ -31,6 +31,13 @@ final class BenchmarksSmokeTest {
         if (!r.mode.contains("sync")) {
           assertEquals(0, r.blockedThreads, r.contender + " " + r.mode + "\n" + output);
         }
+        if (r.contender.contains("default dispatcher")) {
+          assertTrue(r.unauthorized <= 5, "dead-token requests\n" + output);
+        }
+        if (r.mode.contains("ahead")) {
+          assertEquals(0, r.unauthorized, "401s\n" + output);
+          assertEquals(0, r.peakWaiting, "calls waited\n" + output);
+        }
         if (r.mode.contains("first calls")) {
           assertEquals(0, r.unauthorized, "no call went out without a token\n" + output);
         }
@@ -39,7 +46,7 @@ final class BenchmarksSmokeTest {
         }
       }
     }
-    assertEquals(13, report.storms.size());
+    assertEquals(16, report.storms.size());
     assertFalse(Double.isNaN(report.bytesPerWaitingCall));
   }
 }
