@@ -1,0 +1,10 @@
+/**
+ * Micrometer meters for retrofit-auth: refresh latency by outcome, retries, stale 401s and the
+ * calls waiting on a {@link dev.retrofitauth.RefreshManager}.
+ *
+ * <p>Start with {@link dev.retrofitauth.micrometer.RetrofitAuthMetrics}.
+ */
+@NullMarked
+package dev.retrofitauth.micrometer;
+
+import org.jspecify.annotations.NullMarked;
