@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -20,18 +19,10 @@ import org.jspecify.annotations.Nullable;
  *
  * <pre>{@code
  * RefreshManager auth = RefreshManager.builder()
- *     .tokenStore(TokenStore.inMemory())
- *     .refreshApi(current -> {
- *       Response<TokenJson> r = authService.refresh(current.refreshToken()).execute();
- *       if (r.code() == 400 || r.code() == 401) throw new RefreshRejectedException("revoked");
- *       if (!r.isSuccessful()) throw new IOException("refresh failed: HTTP " + r.code());
- *       return Tokens.of(r.body().accessToken, r.body().refreshToken);
- *     })
+ *     .refreshApi(refreshApi) // or OAuth2RefreshApi; tokenSource(...) for machine tokens
  *     .build();
- *
- * OkHttpClient client = new OkHttpClient.Builder()
- *     .addInterceptor(auth.interceptor()) // and AuthCallAdapterFactory.create(auth) on Retrofit
- *     .build();
+ * OkHttpClient client = new OkHttpClient.Builder().addInterceptor(auth.interceptor()).build();
+ * // and AuthCallAdapterFactory.create(auth), first, on the Retrofit.Builder
  * }</pre>
  *
  * <p>Single flight: a call that gets a 401 names the token it sent. If the manager holds another
@@ -42,10 +33,8 @@ import org.jspecify.annotations.Nullable;
  * failure the tokens are kept, each call fails with an {@link IOException} caused by it, and 401s
  * fail fast for a short {@linkplain Builder#refreshBackoff backoff}.
  *
- * <p>Instances are thread-safe. The {@link RefreshApi} runs on the manager's refresh executor,
- * never on an OkHttp thread. Asynchronous calls park no thread while they wait; a synchronous
- * {@code execute()} blocks its caller. The manager calls no user code (refresh API, store,
- * listeners, callbacks) while it holds its lock.
+ * <p>Instances are thread-safe. Refreshes run on the manager's executor, never on an OkHttp thread;
+ * asynchronous calls park no thread while they wait. No user code runs under the manager's lock.
  */
 public final class RefreshManager {
   /** A source of the current time, so that tests can move time forward without waiting. */
@@ -76,14 +65,10 @@ public final class RefreshManager {
   }
 
   /**
-   * Returns the OkHttp interceptor that adds {@code Authorization: Bearer <access token>} to each
-   * request. Add it with {@link okhttp3.OkHttpClient.Builder#addInterceptor}; as a network
-   * interceptor it fails every request.
-   *
-   * <p>The token goes only to allowed origins (the base URLs that an {@link AuthCallAdapterFactory}
-   * of this manager serves, and {@link Builder#addAllowedOrigin}), never over cleartext HTTP except
-   * to loopback unless {@link Builder#allowCleartext} is set, and not to {@link NoAuth} methods or
-   * requests that already have an {@code Authorization} header.
+   * Returns the OkHttp application interceptor ({@code addInterceptor}) that adds {@code
+   * Authorization: Bearer <access token>}, only for allowed origins (the base URLs its {@link
+   * AuthCallAdapterFactory} serves, and {@link Builder#addAllowedOrigin}), never in clear text but
+   * to loopback unless {@link Builder#allowCleartext}, never to {@link NoAuth} methods.
    */
   public Interceptor interceptor() {
     return interceptor;
@@ -91,16 +76,9 @@ public final class RefreshManager {
 
   /**
    * Returns an OkHttp {@link Authenticator} that answers 401s with the same shared refresh, for
-   * calls that no {@link AuthCallAdapterFactory} wraps: plain OkHttp calls such as an image
-   * loader's, or Retrofit instances without the factory. Install it next to the {@linkplain
-   * #interceptor() interceptor}, with {@code OkHttpClient.Builder.authenticator(...)}.
-   *
-   * <p>It follows the same rules: stale 401s retry without a refresh, each request is retried at
-   * most once, only requests that carried this manager's token to an allowed origin are retried,
-   * and {@link NoAuth} and {@link NoRetry} are honoured. Unlike a wrapped call, a request answered
-   * this way holds its thread while it waits, because OkHttp's authenticator API is synchronous.
-   * When both are installed, the authenticator answers the first 401 and the wrapped call hands the
-   * retry's response over as final.
+   * calls no {@link AuthCallAdapterFactory} wraps (plain OkHttp calls, such as an image loader's),
+   * by the same rules: stale 401s, one retry, allowed origins, {@link NoAuth} and {@link NoRetry}.
+   * A request answered this way holds its thread while it waits: OkHttp's API is synchronous.
    */
   public Authenticator authenticator() {
     origins.authenticatorInUse();
@@ -138,10 +116,8 @@ public final class RefreshManager {
   }
 
   /**
-   * Refreshes now, for example after the user's roles changed, and blocks until the new tokens are
-   * saved; returns them. It shares the single flight: it joins a running refresh, and calls made
-   * meanwhile wait for it. Unlike a 401, it does not wait out the backoff. Do not call it on a
-   * thread that must not block, such as Android's main thread.
+   * Refreshes now (after the user's roles changed, say), joining a running refresh, ignoring the
+   * backoff, and blocks until the new tokens are saved; calls made meanwhile wait for it.
    *
    * @throws IOException if the refresh failed, was rejected, or nothing can be refreshed.
    */
@@ -156,9 +132,8 @@ public final class RefreshManager {
   }
 
   /**
-   * Cancels the calls of {@link RetryGroup} {@code group} that wait for a refresh or, in queue
-   * mode, for a retry slot. Each fails once with an {@link IOException} that names the group; a
-   * synchronous caller is woken with it. The refresh goes on. Returns how many were canceled.
+   * Fails, once each with an {@link IOException} that names it, the calls of {@link RetryGroup}
+   * {@code group} that wait for a refresh or a retry slot; returns how many. The refresh goes on.
    */
   public int cancelQueued(String group) {
     Objects.requireNonNull(group, "group == null");
@@ -170,10 +145,7 @@ public final class RefreshManager {
     return engine.cancelQueued(null, "Canceled: every queued call was canceled");
   }
 
-  /**
-   * Returns a snapshot of the calls that wait for a refresh or, in queue mode, for a retry slot:
-   * their method, group, priority and how long they have waited. It holds no token.
-   */
+  /** Returns a snapshot of the calls that wait for a refresh or a retry slot; it holds no token. */
   public List<QueuedCall> queuedCalls() {
     return engine.queuedCalls();
   }
@@ -189,107 +161,13 @@ public final class RefreshManager {
 
   @Override
   public String toString() {
-    return "RefreshManager{store=" + engine.store + ", origins=" + origins + "}";
+    return "RefreshManager{store=" + engine.writer.store + ", origins=" + origins + "}";
   }
 
-  /** Counters of what a {@link RefreshManager} has done since it was built. */
-  public static final class Stats {
-    private final Counters counters;
-    private final int callsWaitingForRefresh;
-    private final int callsWaitingForRetrySlot;
-
+  /** Counters of what a {@link RefreshManager} has done since it was built, as a snapshot. */
+  public static final class Stats extends StatsSnapshot {
     Stats(Counters counters, int callsWaitingForRefresh, int callsWaitingForRetrySlot) {
-      this.counters = counters;
-      this.callsWaitingForRefresh = callsWaitingForRefresh;
-      this.callsWaitingForRetrySlot = callsWaitingForRetrySlot;
-    }
-
-    /** Refreshes started, proactive ones included. */
-    public long refreshesStarted() {
-      return counters.refreshesStarted;
-    }
-
-    /** Refreshes that returned new tokens which were kept. */
-    public long refreshesSucceeded() {
-      return counters.refreshesSucceeded;
-    }
-
-    /** Refreshes that ended in {@link RefreshRejectedException}. */
-    public long refreshesRejected() {
-      return counters.refreshesRejected;
-    }
-
-    /** Refreshes that failed for a transient reason, or timed out. */
-    public long refreshesFailed() {
-      return counters.refreshesFailed;
-    }
-
-    /** 401s for a token that had already been replaced: retried without a refresh. */
-    public long stale401s() {
-      return counters.stale401s;
-    }
-
-    /** Calls sent a second time after a 401. */
-    public long retries() {
-      return counters.retries.get();
-    }
-
-    /**
-     * Time spent in refreshes that succeeded, in {@code unit}; with {@link #refreshesSucceeded()},
-     * their mean latency.
-     */
-    public long refreshTimeSucceeded(TimeUnit unit) {
-      return unit.convert(counters.refreshNanosSucceeded, TimeUnit.NANOSECONDS);
-    }
-
-    /** Time spent in refreshes that were rejected, in {@code unit}. */
-    public long refreshTimeRejected(TimeUnit unit) {
-      return unit.convert(counters.refreshNanosRejected, TimeUnit.NANOSECONDS);
-    }
-
-    /** Time spent in refreshes that failed, timeouts included, in {@code unit}. */
-    public long refreshTimeFailed(TimeUnit unit) {
-      return unit.convert(counters.refreshNanosFailed, TimeUnit.NANOSECONDS);
-    }
-
-    /** Requests sent again once because the server asked for a new DPoP nonce. */
-    public long dpopNonceResends() {
-      return counters.dpopNonceResends.get();
-    }
-
-    /**
-     * Requests that were about to go out with a token known to be dead (it got a 401 and its
-     * refresh runs) and were answered locally instead, to be retried with the new token.
-     */
-    public long deadTokenRequestsAvoided() {
-      return counters.deadTokenRequestsAvoided.get();
-    }
-
-    /** Calls waiting right now for a refresh to end. */
-    public int callsWaitingForRefresh() {
-      return callsWaitingForRefresh;
-    }
-
-    /** In queue mode, calls whose refresh has ended that wait right now for a retry slot. */
-    public int callsWaitingForRetrySlot() {
-      return callsWaitingForRetrySlot;
-    }
-
-    @Override
-    public String toString() {
-      return String.format(
-          Locale.ROOT,
-          "Stats{refreshesStarted=%d, refreshesSucceeded=%d, refreshesRejected=%d, "
-              + "refreshesFailed=%d, stale401s=%d, retries=%d, callsWaitingForRefresh=%d, "
-              + "callsWaitingForRetrySlot=%d}",
-          refreshesStarted(),
-          refreshesSucceeded(),
-          refreshesRejected(),
-          refreshesFailed(),
-          stale401s(),
-          retries(),
-          callsWaitingForRefresh,
-          callsWaitingForRetrySlot);
+      super(counters, callsWaitingForRefresh, callsWaitingForRetrySlot);
     }
   }
 

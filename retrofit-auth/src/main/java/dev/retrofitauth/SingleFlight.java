@@ -5,25 +5,19 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The one file to read for a 401. It owns the lock, the session (the tokens and their generation)
- * and the current {@link Flight}, and decides what becomes of every call that must wait: each
- * decision is a {@link Decision}, chosen under the lock and acted on outside it, in one switch.
- * Waiting calls learn their fate in one place, {@link #release}.
- *
- * <p>The generation counts session changes: every sign-in, sign-out, refresh and clearing bumps it.
- * A flight remembers the generation it started in, so that a result that arrives after the session
- * changed is discarded instead of overwriting the newer state.
- *
- * <p>The lock is held only for short bookkeeping, never while user code runs (the {@link
- * RefreshApi}, the {@link TokenStore}, listeners and callbacks).
+ * The one file to read for a 401. It owns the lock, the {@link Session} and the current {@link
+ * Flight}, and decides what becomes of every call that must wait: each decision is a {@link
+ * Decision}, chosen under the lock ({@code enter}) and acted on outside it ({@code act}). Waiting
+ * calls learn their fate in one place, {@link Waiter#release}. A flight remembers the session
+ * generation it started in, so that a result that arrives after a sign-in or sign-out is discarded.
+ * The lock is held only for short bookkeeping, never while user code runs.
  */
 final class SingleFlight {
   final Object lock = new Object();
   private final boolean clearTokensWhenUnrefreshable;
-  final TokenStore store;
   private final Listeners listeners;
   private final Backoff backoff;
-  private final StoreWriter writer;
+  final StoreWriter writer;
   private final RetryQueue queue;
   final RefreshTask task;
   final Session session;
@@ -36,7 +30,6 @@ final class SingleFlight {
 
   SingleFlight(RefreshManager.Builder builder, Listeners listeners) {
     this.clearTokensWhenUnrefreshable = builder.clearTokensWhenUnrefreshable;
-    this.store = builder.store;
     this.listeners = listeners;
     this.backoff = new Backoff(lock, builder);
     this.writer = new StoreWriter(lock, builder.store, listeners);
@@ -48,15 +41,7 @@ final class SingleFlight {
 
   /** Loads the tokens the store holds when the manager is built; a failure starts signed out. */
   void restore() {
-    Tokens loaded = null;
-    try {
-      loaded = store.load();
-    } catch (Exception e) {
-      listeners.storeFailed(e);
-    }
-    synchronized (lock) {
-      session.restore(loaded);
-    }
+    writer.restore(session);
   }
 
   /** Returns false if no call needs to wait before it is sent: the cheap check for the hot path. */
@@ -109,10 +94,7 @@ final class SingleFlight {
     return running != null ? Decision.JOIN : Decision.START;
   }
 
-  /**
-   * True if {@code header} got a 401 and the refresh that started from it runs: a call that would
-   * send it now would only get another 401.
-   */
+  /** True if {@code header} got a 401 and the refresh that started from it runs. */
   boolean tokenKnownDead(String header) {
     Flight running = flight;
     return running != null
@@ -205,11 +187,9 @@ final class SingleFlight {
     // A superseded refresh must not report a timeout later: its result is no longer wanted.
     if (running != null) running.cancelTimeout();
     writer.flush(target);
-    Waiter.release(
-        superseded,
-        newTokens != null ? Outcome.SUPERSEDED_BY_SIGN_IN : Outcome.SUPERSEDED_BY_SIGN_OUT,
-        null,
-        queue);
+    Outcome outcome =
+        newTokens != null ? Outcome.SUPERSEDED_BY_SIGN_IN : Outcome.SUPERSEDED_BY_SIGN_OUT;
+    Waiter.release(superseded, outcome, null, queue);
     Waiter.release(dropped, Outcome.SIGNED_OUT_WHILE_QUEUED, null, queue);
     return previous;
   }
@@ -372,10 +352,7 @@ final class SingleFlight {
     late.interruptRunner();
   }
 
-  /**
-   * Removes {@code waiter} from its flight or queue. Returns true if it was removed, and so will
-   * never be completed here; false if it was already completed or never waited.
-   */
+  /** Removes {@code waiter}; returns false if it was completed already, or never waited. */
   boolean cancel(Waiter waiter) {
     synchronized (lock) {
       Object owner = waiter.owner;

@@ -12,7 +12,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class StoreWriter {
   private final Object lock;
-  private final TokenStore store;
+  final TokenStore store;
   private final Listeners listeners;
 
   // Guarded by lock.
@@ -26,6 +26,19 @@ final class StoreWriter {
     this.lock = lock;
     this.store = store;
     this.listeners = listeners;
+  }
+
+  /** Loads the tokens the store holds into {@code session}; a store that fails starts empty. */
+  void restore(Session session) {
+    Tokens loaded = null;
+    try {
+      loaded = store.load();
+    } catch (Exception e) {
+      listeners.storeFailed(e);
+    }
+    synchronized (lock) {
+      session.restore(loaded);
+    }
   }
 
   /** Records the session of {@code generation}; called with every change of the tokens. */
