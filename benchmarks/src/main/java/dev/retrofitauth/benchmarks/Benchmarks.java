@@ -10,9 +10,11 @@ import org.openjdk.jmh.profile.GCProfiler;
 import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.format.OutputFormatFactory;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
  * Runs every benchmark and prints the report: per-call overhead (JMH, with {@code -prof gc}),
@@ -95,7 +97,14 @@ public final class Benchmarks {
             .addProfiler(GCProfiler.class)
             .shouldDoGC(true);
     Collection<RunResult> results =
-        config.jmh ? new Runner(options.build()).run() : new ArrayList<RunResult>();
+        config.jmh
+            // JMH's own progress and summary go to the same stream as the report, so that the
+            // smoke test can keep them out of the build log and show them when it fails.
+            ? new Runner(
+                    options.build(),
+                    OutputFormatFactory.createFormatInstance(out, VerboseMode.NORMAL))
+                .run()
+            : new ArrayList<RunResult>();
     report.jmh.addAll(results);
     out.println("## 1. Per-call overhead (JMH, ops/ms, same run)");
     out.println();
