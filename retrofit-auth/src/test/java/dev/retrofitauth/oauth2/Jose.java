@@ -111,17 +111,17 @@ final class Jose {
 
           @Override
           public ServerSocket createServerSocket(int port) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
           }
 
           @Override
           public ServerSocket createServerSocket(int port, int backlog) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
           }
 
           @Override
           public ServerSocket createServerSocket(int port, int backlog, InetAddress address) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
           }
         });
     return server;
