@@ -164,6 +164,32 @@ final class DPoPTest {
     assertEquals(Collections.emptyList(), server.failures);
   }
 
+  interface RxApi {
+    @retrofit2.http.GET("api/me")
+    io.reactivex.rxjava3.core.Single<String> me();
+  }
+
+  @Test
+  void rxCallsResendForTheNonceToo() throws Exception {
+    Api api = start(keys, dpop);
+    assertEquals(200, api.me().execute().code());
+    server.requireNonce("n1");
+    RxApi rx =
+        new Retrofit.Builder()
+            .baseUrl(server.url("/"))
+            .client(client)
+            .addCallAdapterFactory(AuthCallAdapterFactory.create(auth))
+            .addCallAdapterFactory(
+                retrofit2.adapter.rxjava3.RxJava3CallAdapterFactory.createSynchronous())
+            .addConverterFactory(ScalarsConverterFactory.create())
+            .build()
+            .create(RxApi.class);
+
+    assertEquals("ok", rx.me().blockingGet());
+    assertEquals(1, server.nonceChallenges.get());
+    assertEquals(1, fetches.get());
+  }
+
   @Test
   void plainOkHttpCallsResendForTheNonceToo() throws Exception {
     Api api = start(keys, dpop);
