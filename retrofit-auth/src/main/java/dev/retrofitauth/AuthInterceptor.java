@@ -55,7 +55,9 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
     if (invocation != null
         && policy.wrapped
         && !policy.noRetry
-        && manager.engine.tokenKnownDead(header)) {
+        && canResend(request) // AuthCall retries no one-shot body.
+        && manager.engine.tokenKnownDead(header)
+        && !manager.engine.task.isRefreshThread()) { // The refresh's own call: let it go out.
       manager.engine.counters.deadTokenRequestsAvoided.incrementAndGet();
       return knownDead(authorized);
     }
@@ -127,6 +129,9 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
     boolean expired;
     try (Response copy = response.newBuilder().body(response.peekBody(8 * 1024)).build()) {
       expired = rule.tokenExpired(copy);
+    } catch (IOException e) {
+      response.close();
+      throw e;
     } catch (RuntimeException e) {
       response.close();
       throw new IOException("RefreshRule threw " + e.getClass().getName(), e);

@@ -50,6 +50,10 @@ public final class DPoP {
     byte[] sign(byte[] input) throws IOException;
   }
 
+  /** The order of P-256's base point (secp256r1): it tells the curve from other 256-bit ones. */
+  private static final BigInteger P256_ORDER =
+      new BigInteger("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16);
+
   private final JwsSigner signer;
   private final Map<String, String> jwk;
   private final String thumbprint;
@@ -177,7 +181,7 @@ public final class DPoP {
     Map<String, String> jwk = new LinkedHashMap<>();
     if (key instanceof ECPublicKey) {
       ECPublicKey ec = (ECPublicKey) key;
-      if (ec.getParams().getCurve().getField().getFieldSize() != 256) {
+      if (!P256_ORDER.equals(ec.getParams().getOrder())) {
         throw new IllegalArgumentException("ES256 needs an EC key on the P-256 curve");
       }
       jwk.put("crv", "P-256");

@@ -55,6 +55,9 @@ final class Flight {
 
   final Kind kind;
 
+  /** True once a 401 proved the token dead: set at start for UNAUTHORIZED, or when a 401 joins. */
+  volatile boolean tokenDead;
+
   private final Object lock;
   volatile @Nullable ScheduledFuture<?> timeout;
   volatile @Nullable ScheduledFuture<?> abandonment;
@@ -73,6 +76,7 @@ final class Flight {
     this.tokens = tokens;
     this.generation = generation;
     this.kind = kind;
+    this.tokenDead = kind == Kind.UNAUTHORIZED;
   }
 
   /** Cancels the timers; the flight has ended one way or another. */

@@ -87,7 +87,7 @@ final class SingleFlight {
     } else if (running.state != Flight.State.RUNNING) {
       // A timed-out refresh still runs: wait for neither it nor another.
       return acquire ? Decision.FAIL_FAST : Decision.SEND;
-    } else if (running.kind == Flight.Kind.BACKGROUND && !mustWait) {
+    } else if (running.kind == Flight.Kind.BACKGROUND && !mustWait && !running.tokenDead) {
       return Decision.SEND; // The token is good until the leeway: no need to wait.
     }
     if (queue.isFull(running != null ? running.size() : 0)) return Decision.QUEUE_FULL;
@@ -98,7 +98,7 @@ final class SingleFlight {
   boolean tokenKnownDead(String header) {
     Flight running = flight;
     return running != null
-        && running.kind == Flight.Kind.UNAUTHORIZED
+        && running.tokenDead
         && running.state == Flight.State.RUNNING
         && header.equals(session.header());
   }
@@ -121,6 +121,7 @@ final class SingleFlight {
     synchronized (lock) {
       decision = decideUnauthorized(sentHeader);
       started = enter(decision, waiter, Flight.Kind.UNAUTHORIZED);
+      if (decision == Decision.JOIN) flight.tokenDead = true; // A 401: no longer just ahead.
       failure = backoff.lastFailure();
       cleared = decision == Decision.TELL_NO_REFRESH_POSSIBLE && clearTokensWhenUnrefreshable;
       if (cleared) session.replace(null);
@@ -391,9 +392,9 @@ final class SingleFlight {
     return task.canRefresh(session.tokens());
   }
 
-  /** True if the calls that waited for a refresh that no 401 started may use the old token. */
+  /** True if waiting calls may use the old token: no 401 proved it dead, and it has not expired. */
   private boolean oldTokenUsable(Flight flight) {
     Tokens old = flight.tokens;
-    return flight.kind != Flight.Kind.UNAUTHORIZED && old != null && session.stillValid(old);
+    return !flight.tokenDead && old != null && (!old.hasExpiry() || session.stillValid(old));
   }
 }

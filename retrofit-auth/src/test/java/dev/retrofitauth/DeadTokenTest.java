@@ -167,4 +167,76 @@ final class DeadTokenTest {
     Await.until("refreshed", () -> fixture.auth.stats().refreshesSucceeded() == 1);
     assertEquals(2, refreshApi.calls.get());
   }
+
+  /**
+   * The RefreshApi's own call through the factory, without @NoAuth, during a refresh that a 401
+   * started: it must reach the server (an outside review found it answered locally).
+   */
+  @Test
+  void theRefreshApisOwnCallIsNeverAnsweredLocally() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<Api> api =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicInteger seen =
+        new java.util.concurrent.atomic.AtomicInteger();
+    fixture =
+        Fixture.create(
+            RefreshManager.builder()
+                .refreshApi(
+                    current -> {
+                      seen.set(api.get().me().execute().code()); // Some servers want the old token.
+                      return Tokens.of("new", "r2");
+                    }));
+    fixture.server.acceptOnly("new");
+    api.set(fixture.create(Api.class));
+
+    assertEquals(200, api.get().me().execute().code());
+    assertEquals(401, seen.get()); // The server's real answer...
+    assertEquals(2, fixture.server.count("Bearer old")); // ...to a request that went out.
+    assertEquals(0, fixture.auth.stats().deadTokenRequestsAvoided());
+  }
+
+  /** A one-shot body cannot be retried, so a local 401 would mean it is never sent. */
+  @Test
+  void oneShotBodiesAreNeverAnsweredLocally() throws Exception {
+    refreshApi.hold();
+    okhttp3.Dispatcher oneAtATime = new okhttp3.Dispatcher();
+    oneAtATime.setMaxRequestsPerHost(1);
+    fixture =
+        Fixture.create(
+            RefreshManager.builder().refreshApi(refreshApi),
+            new okhttp3.OkHttpClient.Builder().dispatcher(oneAtATime));
+    fixture.server.acceptOnly("new");
+    Api api = fixture.create(Api.class);
+    java.util.concurrent.CountDownLatch arrived = fixture.server.closeGate(1);
+    BlockingQueue<Object> results = new LinkedBlockingQueue<>();
+    api.me().enqueue(AuthCallTest.recordingCallback(results)); // Its 401 starts the refresh.
+    assertTrue(arrived.await(30, TimeUnit.SECONDS));
+    okhttp3.RequestBody oneShot =
+        new okhttp3.RequestBody() {
+          @Override
+          public okhttp3.MediaType contentType() {
+            return null;
+          }
+
+          @Override
+          public void writeTo(okio.BufferedSink sink) throws IOException {
+            sink.writeUtf8("once");
+          }
+
+          @Override
+          public boolean isOneShot() {
+            return true;
+          }
+        };
+    BlockingQueue<Object> uploads = new LinkedBlockingQueue<>();
+    api.upload(oneShot).enqueue(AuthCallTest.recordingCallback(uploads));
+    fixture.server.openGate();
+
+    Object upload = uploads.poll(30, TimeUnit.SECONDS);
+    assertEquals(401, ((Response<?>) ((Object[]) upload)[1]).code());
+    assertEquals(2, fixture.server.count("Bearer old")); // It went out.
+    assertEquals(0, fixture.auth.stats().deadTokenRequestsAvoided());
+    refreshApi.release();
+    results.poll(30, TimeUnit.SECONDS);
+  }
 }
