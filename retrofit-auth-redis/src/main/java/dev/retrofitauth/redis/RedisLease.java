@@ -1,0 +1,161 @@
+package dev.retrofitauth.redis;
+
+import dev.retrofitauth.SharedTokenStore;
+import dev.retrofitauth.Tokens;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.ScriptOutputType;
+import java.io.IOException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One held lease: its random id in {@code <key>:lease}, the version its {@link #load()} saw, and
+ * the task that renews it.
+ *
+ * <p>States: held (renewed every third of the TTL) → closed (renewal stopped, the lease key deleted
+ * if it still holds this id). A lease that Redis dropped, because it was not renewed in time, stays
+ * "held" here until it is closed, but its saves are refused by Redis.
+ */
+final class RedisLease implements SharedTokenStore.Lease {
+  // KEYS[1] = the lease key, ARGV[1] = this lease's id, ARGV[2] = the TTL in ms.
+  private static final String RENEW =
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+          + "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+          + "end\n"
+          + "return 0";
+  // KEYS[1] = the lease key, ARGV[1] = this lease's id.
+  private static final String RELEASE =
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+          + "  return redis.call('DEL', KEYS[1])\n"
+          + "end\n"
+          + "return 0";
+  // KEYS[1] = the hash, KEYS[2] = the lease key; ARGV[1] = this lease's id, ARGV[2] = the version
+  // load() saw, ARGV[3] = the new value, or absent to clear. Returns the new version, -1 if the
+  // lease is not held, -2 if the version changed.
+  private static final String SAVE =
+      "if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end\n"
+          + "local version = redis.call('HGET', KEYS[1], 'version') or '0'\n"
+          + "if version ~= ARGV[2] then return -2 end\n"
+          + "if ARGV[3] then\n"
+          + "  redis.call('HSET', KEYS[1], 'tokens', ARGV[3])\n"
+          + "else\n"
+          + "  redis.call('HDEL', KEYS[1], 'tokens')\n"
+          + "end\n"
+          + "return redis.call('HINCRBY', KEYS[1], 'version', 1)";
+
+  // One daemon thread for every store's renewals; it only sends commands, never waits for them.
+  private static final ScheduledThreadPoolExecutor RENEWALS = newRenewals();
+
+  private final RedisTokenStore store;
+  private final String id;
+  private final long takenAtNanos = System.nanoTime();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final ScheduledFuture<?> renewal;
+  // Written and read by the one thread that uses the lease.
+  private long loadedVersion = -1;
+
+  RedisLease(RedisTokenStore store, String id) {
+    this.store = store;
+    this.id = id;
+    long period = Math.max(1, store.leaseTtlMillis / 3);
+    this.renewal =
+        RENEWALS.scheduleWithFixedDelay(this::renew, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  private static ScheduledThreadPoolExecutor newRenewals() {
+    ScheduledThreadPoolExecutor executor =
+        new ScheduledThreadPoolExecutor(
+            1,
+            runnable -> {
+              Thread thread = new Thread(runnable, "retrofit-auth-redis lease renewal");
+              thread.setDaemon(true);
+              return thread;
+            });
+    executor.setRemoveOnCancelPolicy(true);
+    executor.setKeepAliveTime(10, TimeUnit.SECONDS);
+    executor.allowCoreThreadTimeOut(true);
+    return executor;
+  }
+
+  private void renew() {
+    if (closed.get()) return;
+    long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - takenAtNanos);
+    if (heldMillis >= store.maxLeaseHoldMillis) {
+      stopRenewal();
+      return;
+    }
+    try {
+      RedisFuture<Long> renewed =
+          store
+              .redis
+              .async()
+              .eval(
+                  RENEW,
+                  ScriptOutputType.INTEGER,
+                  new String[] {store.leaseKey},
+                  id,
+                  Long.toString(store.leaseTtlMillis));
+      renewed.whenComplete(
+          (result, e) -> {
+            // Lost: another holder may have it now. A failed renewal is tried again next period.
+            if (e == null && result != null && result == 0L) stopRenewal();
+          });
+    } catch (RuntimeException e) {
+      // The connection refused the command (closed); the lease ends at its TTL.
+    }
+  }
+
+  /** Stops renewing, as a process that died would: the lease ends at its TTL. For tests too. */
+  void stopRenewal() {
+    renewal.cancel(false);
+  }
+
+  @Override
+  public @Nullable Tokens load() throws IOException {
+    RedisTokenStore.Stored stored = store.read("loading Redis key " + store.key + " in a lease");
+    loadedVersion = stored.version;
+    return stored.tokens;
+  }
+
+  @Override
+  public boolean save(@Nullable Tokens tokens) throws IOException {
+    if (loadedVersion < 0) throw new IllegalStateException("call load() before save()");
+    if (closed.get()) return false;
+    String version = Long.toString(loadedVersion);
+    String[] keys = {store.key, store.leaseKey};
+    String[] args =
+        tokens != null
+            ? new String[] {id, version, store.codec.encode(tokens)}
+            : new String[] {id, version};
+    Long result =
+        store.redis.call(
+            "saving Redis key " + store.key + " in a lease",
+            redis -> redis.<Long>eval(SAVE, ScriptOutputType.INTEGER, keys, args));
+    if (result == null || result < 0) return false;
+    loadedVersion = result;
+    return true;
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) return;
+    stopRenewal();
+    try {
+      store.redis.call(
+          "releasing the lease " + store.leaseKey,
+          redis ->
+              redis.<Long>eval(
+                  RELEASE, ScriptOutputType.INTEGER, new String[] {store.leaseKey}, id));
+    } catch (IOException e) {
+      // Never throws: a lease that cannot be released ends at its TTL. An interrupt stays set.
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "RedisLease{" + store.leaseKey + (closed.get() ? ", closed" : "") + "}";
+  }
+}

@@ -1,0 +1,389 @@
+package dev.retrofitauth.redis;
+
+import dev.retrofitauth.SharedTokenStore;
+import dev.retrofitauth.Tokens;
+import io.lettuce.core.KeyValue;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import javax.crypto.SecretKey;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A {@link SharedTokenStore} on Redis, through Lettuce: a fleet of processes that share one
+ * session's tokens makes one refresh per expiry, not one per process.
+ *
+ * <pre>{@code
+ * RedisClient redis = RedisClient.create("redis://redis.internal:6379");
+ * StatefulRedisConnection<String, String> connection = redis.connect();
+ *
+ * RedisTokenStore store = RedisTokenStore.builder(connection)
+ *     .key("myapp:tokens:integration-42")
+ *     .encryptionKey("2026-01", aesKey)        // optional
+ *     .build();
+ * RefreshManager auth = RefreshManager.builder()
+ *     .tokenStore(store)
+ *     .refreshApi(...)
+ *     .build();
+ * }</pre>
+ *
+ * <p><b>Keys.</b> A session lives in one Redis hash, {@link Builder#key key}, with the fields
+ * {@code tokens} (the JSON of the tokens, or its encryption) and {@code version} (an integer that
+ * every save and clear increments, and that {@link #clear()} keeps). Its lease is the string key
+ * {@code <key>:lease}. Nothing expires the tokens themselves. In a Redis Cluster both keys must be
+ * in one slot: put a hash tag in the key, as in {@code myapp:tokens:{integration-42}}.
+ *
+ * <p><b>Leases.</b> {@link #lease(long)} takes {@code <key>:lease} with {@code SET NX PX}, trying
+ * again with a short backoff (5 to 50 ms) until it is free or the timeout ends. While the lease is
+ * held, a daemon thread renews it every third of the {@linkplain Builder#leaseTtl TTL}, so a
+ * refresh may take longer than the TTL; a process that dies, freezes or loses Redis stops renewing,
+ * and its lease ends at most one TTL later. {@link Lease#save} is one Lua script that writes only
+ * if the lease key still holds this lease's random id and the version is still the one {@link
+ * Lease#load()} saw; {@link Lease#close()} deletes the lease key only if it still holds that id.
+ *
+ * <p><b>Failures.</b> Every command waits at most the {@linkplain Builder#timeout timeout} (5 s by
+ * default), then fails with an {@link IOException} that names the operation and the Redis key, but
+ * no token; an interrupted wait fails with an {@link InterruptedIOException}. While Redis is away,
+ * the manager's refreshes fail as transient failures, and it goes on with the tokens it holds.
+ * Lettuce reconnects by itself, and the store works again once Redis is back.
+ *
+ * <p><b>Who closes what.</b> The store never closes the connection: the app that opened it closes
+ * it, after the managers that use the store are done. One connection serves any number of stores,
+ * one per session; a Lettuce connection is thread-safe. The connection must use UTF-8 strings for
+ * keys and values, as {@code RedisClient.connect()} does.
+ *
+ * <p>Instances are thread-safe.
+ */
+public final class RedisTokenStore implements SharedTokenStore {
+  private static final String LEASE_SUFFIX = ":lease";
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final long MIN_BACKOFF_MILLIS = 5;
+  private static final long MAX_BACKOFF_MILLIS = 50;
+
+  // KEYS[1] = the hash. Returns the new version.
+  private static final String SAVE =
+      "redis.call('HSET', KEYS[1], 'tokens', ARGV[1])\n"
+          + "return redis.call('HINCRBY', KEYS[1], 'version', 1)";
+  private static final String CLEAR =
+      "redis.call('HDEL', KEYS[1], 'tokens')\n"
+          + "return redis.call('HINCRBY', KEYS[1], 'version', 1)";
+
+  final String key;
+  final String leaseKey;
+  final long leaseTtlMillis;
+  final long maxLeaseHoldMillis;
+  final RedisCalls redis;
+  final TokenCodec codec;
+  private final @Nullable String keyId;
+
+  private RedisTokenStore(Builder builder, String key) {
+    this.key = key;
+    this.leaseKey = key + LEASE_SUFFIX;
+    this.leaseTtlMillis = builder.leaseTtlMillis;
+    this.maxLeaseHoldMillis = builder.maxLeaseHoldMillis;
+    this.redis = new RedisCalls(builder.connection, builder.timeoutMillis);
+    this.keyId = builder.keyId;
+    this.codec = new TokenCodec(key, builder.keyId, builder.encryptionKey);
+  }
+
+  /**
+   * Returns a builder for a store that talks to Redis over {@code connection}, which the app keeps
+   * and closes.
+   */
+  public static Builder builder(StatefulRedisConnection<String, String> connection) {
+    Objects.requireNonNull(connection, "connection == null");
+    return new Builder(connection);
+  }
+
+  @Override
+  public @Nullable Tokens load() throws IOException {
+    return read("loading Redis key " + key).tokens;
+  }
+
+  /** The stored tokens and their version (0 if the key was never written). */
+  Stored read(String what) throws IOException {
+    List<KeyValue<String, String>> fields =
+        redis.call(what, redis -> redis.hmget(key, "tokens", "version"));
+    String value = fields.get(0).getValueOrElse(null);
+    String version = fields.get(1).getValueOrElse(null);
+    long parsed;
+    try {
+      parsed = version != null ? Long.parseLong(version) : 0L;
+    } catch (NumberFormatException e) {
+      throw new IOException(what + ": the version field is not a number");
+    }
+    return new Stored(value != null ? codec.decode(value) : null, parsed);
+  }
+
+  /** Replaces the stored tokens, and ends any lease's right to save over them. */
+  @Override
+  public void save(Tokens tokens) throws IOException {
+    Objects.requireNonNull(tokens, "tokens == null");
+    String value = codec.encode(tokens);
+    redis.call(
+        "saving Redis key " + key,
+        redis -> redis.<Long>eval(SAVE, ScriptOutputType.INTEGER, new String[] {key}, value));
+  }
+
+  /**
+   * Removes the stored tokens, and ends any lease's right to save over them. The version stays, so
+   * that it never repeats.
+   */
+  @Override
+  public void clear() throws IOException {
+    redis.call(
+        "clearing Redis key " + key,
+        redis -> redis.<Long>eval(CLEAR, ScriptOutputType.INTEGER, new String[] {key}));
+  }
+
+  /**
+   * Takes this session's lease, trying again every 5 to 50 ms while another holder has it, for at
+   * most {@code timeoutMillis} ({@code Long.MAX_VALUE} waits as long as it takes); each try may
+   * take up to the command timeout on top.
+   *
+   * @throws InterruptedIOException if the lease was not free in time, or the thread was
+   *     interrupted.
+   * @throws IOException if Redis cannot be reached.
+   */
+  @Override
+  public Lease lease(long timeoutMillis) throws IOException {
+    if (timeoutMillis < 0)
+      throw new IllegalArgumentException("timeoutMillis < 0: " + timeoutMillis);
+    String id = newLeaseId();
+    String what = "taking the lease " + leaseKey;
+    long start = System.nanoTime();
+    long backoff = MIN_BACKOFF_MILLIS;
+    while (true) {
+      String ok =
+          redis.call(
+              what, redis -> redis.set(leaseKey, id, SetArgs.Builder.nx().px(leaseTtlMillis)));
+      if ("OK".equals(ok)) return new RedisLease(this, id);
+      long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      if (waited >= timeoutMillis) {
+        throw new InterruptedIOException(
+            what + ": another process held it for all of the " + timeoutMillis + " ms timeout");
+      }
+      // Jitter, so that waiting processes do not try in lockstep.
+      long pause =
+          Math.min(backoff + ThreadLocalRandom.current().nextLong(backoff), timeoutMillis - waited);
+      try {
+        Thread.sleep(pause);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        InterruptedIOException interrupted = new InterruptedIOException(what + ": interrupted");
+        interrupted.initCause(e);
+        throw interrupted;
+      }
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+    }
+  }
+
+  private static String newLeaseId() {
+    byte[] bytes = new byte[16];
+    RANDOM.nextBytes(bytes);
+    StringBuilder id = new StringBuilder(32);
+    for (byte b : bytes)
+      id.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+    return id.toString();
+  }
+
+  /** Returns a description with the Redis key and the key id, but no token and no key material. */
+  @Override
+  public String toString() {
+    return "RedisTokenStore{key="
+        + key
+        + (keyId != null ? ", encrypted with key id '" + keyId + "'" : "")
+        + "}";
+  }
+
+  static final class Stored {
+    final @Nullable Tokens tokens;
+    final long version;
+
+    Stored(@Nullable Tokens tokens, long version) {
+      this.tokens = tokens;
+      this.version = version;
+    }
+  }
+
+  /** Configures a {@link RedisTokenStore}. {@link #key} is required. */
+  public static final class Builder {
+    final StatefulRedisConnection<String, String> connection;
+    @Nullable String key;
+    long timeoutMillis = TimeUnit.SECONDS.toMillis(5);
+    long leaseTtlMillis = TimeUnit.SECONDS.toMillis(10);
+    long maxLeaseHoldMillis = TimeUnit.MINUTES.toMillis(2);
+    @Nullable String keyId;
+    @Nullable SecretKey encryptionKey;
+
+    Builder(StatefulRedisConnection<String, String> connection) {
+      this.connection = connection;
+    }
+
+    /**
+     * The Redis key of this session's tokens, under a prefix the app chooses, as in {@code
+     * myapp:tokens:user-42}. Required. The lease uses {@code <key>:lease}, so a key may not end in
+     * {@code :lease}.
+     *
+     * @throws IllegalArgumentException if {@code key} is empty, longer than 512 characters, holds a
+     *     character that is not printable ASCII, or ends in {@code :lease}.
+     */
+    public Builder key(String key) {
+      Objects.requireNonNull(key, "key == null");
+      if (key.isEmpty()) throw new IllegalArgumentException("key is empty");
+      if (key.length() > 512) {
+        throw new IllegalArgumentException("key is longer than 512 characters: " + key.length());
+      }
+      for (int i = 0; i < key.length(); i++) {
+        char c = key.charAt(i);
+        if (c <= ' ' || c >= '\u007f') {
+          throw new IllegalArgumentException(
+              "key has a character that is not printable ASCII at index "
+                  + i
+                  + ": "
+                  + printable(key));
+        }
+      }
+      if (key.endsWith(LEASE_SUFFIX)) {
+        throw new IllegalArgumentException(
+            "key ends in " + LEASE_SUFFIX + ", which names the lease of another key: " + key);
+      }
+      this.key = key;
+      return this;
+    }
+
+    /**
+     * How long each Redis command may take before it fails with an {@link IOException}: 5 seconds
+     * by default. Keep it well under the manager's refresh timeout.
+     */
+    public Builder timeout(long timeout, TimeUnit unit) {
+      this.timeoutMillis = positiveMillis("timeout", timeout, unit);
+      return this;
+    }
+
+    /** Like {@link #timeout(long, TimeUnit)}. */
+    public Builder timeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout == null");
+      return timeout(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * How long a lease outlives a holder that stopped renewing it because it died, froze or lost
+     * Redis: 10 seconds by default. The others wait up to this long after such a holder stops.
+     * While the holder runs, its lease is renewed every third of this.
+     */
+    public Builder leaseTtl(long ttl, TimeUnit unit) {
+      this.leaseTtlMillis = positiveMillis("leaseTtl", ttl, unit);
+      return this;
+    }
+
+    /** Like {@link #leaseTtl(long, TimeUnit)}. */
+    public Builder leaseTtl(Duration ttl) {
+      Objects.requireNonNull(ttl, "ttl == null");
+      return leaseTtl(ttl.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * How long one lease is renewed at most: 2 minutes by default. A lease that is never closed (a
+     * bug, or a refresh that hangs) then blocks the other processes for at most this plus the TTL.
+     * Keep it longer than the manager's refresh timeout (60 s by default): a lease that ends before
+     * its refresh does cannot save the result.
+     */
+    public Builder maxLeaseHold(long maxHold, TimeUnit unit) {
+      this.maxLeaseHoldMillis = positiveMillis("maxLeaseHold", maxHold, unit);
+      return this;
+    }
+
+    /** Like {@link #maxLeaseHold(long, TimeUnit)}. */
+    public Builder maxLeaseHold(Duration maxHold) {
+      Objects.requireNonNull(maxHold, "maxHold == null");
+      return maxLeaseHold(maxHold.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Encrypts the stored tokens with {@code key}, an AES key (128, 192 or 256 bits) in AES-GCM,
+     * and labels each value with {@code keyId}, a name for the key that is not secret (as in {@code
+     * 2026-01}). The Redis key is authenticated with each value, so a value copied to another key
+     * does not decrypt. Tokens that were saved with another key id, with another key, or
+     * unencrypted fail to load with an {@link IOException} that says which; the manager reports it
+     * to its listener and starts signed out.
+     *
+     * <p>Each stored value is {@code
+     * {"version":1,"enc":"AES-GCM","kid":keyId,"iv":base64,"ct":base64}}: a random 12-byte IV, and
+     * the ciphertext of the unencrypted JSON followed by its 128-bit tag.
+     *
+     * @throws IllegalArgumentException if {@code keyId} is empty, longer than 64 characters or not
+     *     printable ASCII, or if {@code key} is not an AES key this JVM can use.
+     */
+    public Builder encryptionKey(String keyId, SecretKey key) {
+      Objects.requireNonNull(keyId, "keyId == null");
+      Objects.requireNonNull(key, "key == null");
+      if (keyId.isEmpty()) throw new IllegalArgumentException("keyId is empty");
+      if (keyId.length() > 64) {
+        throw new IllegalArgumentException("keyId is longer than 64 characters: " + keyId.length());
+      }
+      for (int i = 0; i < keyId.length(); i++) {
+        char c = keyId.charAt(i);
+        if (c < ' ' || c >= '\u007f' || c == '\'' || c == '"') {
+          throw new IllegalArgumentException(
+              "keyId has a character that is not printable ASCII, or a quote, at index " + i);
+        }
+      }
+      if (!"AES".equalsIgnoreCase(key.getAlgorithm())) {
+        throw new IllegalArgumentException("key is not an AES key: " + key.getAlgorithm());
+      }
+      byte[] encoded = key.getEncoded();
+      if (encoded != null && encoded.length != 16 && encoded.length != 24 && encoded.length != 32) {
+        throw new IllegalArgumentException(
+            "key is not 128, 192 or 256 bits: " + encoded.length * 8 + " bits");
+      }
+      TokenCodec.check(key);
+      this.keyId = keyId;
+      this.encryptionKey = key;
+      return this;
+    }
+
+    /**
+     * Returns the store.
+     *
+     * @throws IllegalStateException if no {@link #key} was set.
+     */
+    public RedisTokenStore build() {
+      String key = this.key;
+      if (key == null) {
+        throw new IllegalStateException(
+            "no key: call key(...) with this session's Redis key, as in myapp:tokens:user-42");
+      }
+      return new RedisTokenStore(this, key);
+    }
+
+    private static long positiveMillis(String name, long value, TimeUnit unit) {
+      Objects.requireNonNull(unit, "unit == null");
+      if (value <= 0) throw new IllegalArgumentException(name + " <= 0: " + value);
+      long millis = unit.toMillis(value);
+      if (millis == 0) {
+        throw new IllegalArgumentException(
+            name + " is under one millisecond: " + value + " " + unit);
+      }
+      return millis;
+    }
+
+    private static String printable(String key) {
+      StringBuilder out = new StringBuilder();
+      for (int i = 0; i < key.length(); i++) {
+        char c = key.charAt(i);
+        if (c > ' ' && c < '\u007f') out.append(c);
+        else out.append(String.format("\\u%04x", (int) c));
+      }
+      return out.toString();
+    }
+  }
+}
