@@ -56,6 +56,8 @@ final class RedisLease implements SharedTokenStore.Lease {
   private final ScheduledFuture<?> renewal;
   // Written and read by the one thread that uses the lease.
   private long loadedVersion = -1;
+  // Written and read by the renewal thread only.
+  private @Nullable RedisFuture<Long> lastRenewal;
 
   RedisLease(RedisTokenStore store, String id) {
     this.store = store;
@@ -87,6 +89,9 @@ final class RedisLease implements SharedTokenStore.Lease {
       stopRenewal();
       return;
     }
+    // While Redis is away Lettuce queues commands: keep at most one renewal waiting.
+    RedisFuture<Long> last = lastRenewal;
+    if (last != null && !last.isDone()) last.cancel(true);
     try {
       RedisFuture<Long> renewed =
           store
@@ -103,6 +108,7 @@ final class RedisLease implements SharedTokenStore.Lease {
             // Lost: another holder may have it now. A failed renewal is tried again next period.
             if (e == null && result != null && result == 0L) stopRenewal();
           });
+      lastRenewal = renewed;
     } catch (RuntimeException e) {
       // The connection refused the command (closed); the lease ends at its TTL.
     }
