@@ -54,8 +54,8 @@ final class RedisLease implements SharedTokenStore.Lease {
   private final long takenAtNanos = System.nanoTime();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final ScheduledFuture<?> renewal;
-  // Written and read by the one thread that uses the lease.
-  private long loadedVersion = -1;
+  // Used by one thread at a time, which may change between calls (an executor's threads).
+  private volatile long loadedVersion = -1;
   // Written and read by the renewal thread only.
   private @Nullable RedisFuture<Long> lastRenewal;
 

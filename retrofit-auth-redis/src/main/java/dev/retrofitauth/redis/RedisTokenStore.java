@@ -271,8 +271,8 @@ public final class RedisTokenStore implements SharedTokenStore {
 
     /** Like {@link #timeout(long, TimeUnit)}. */
     public Builder timeout(Duration timeout) {
-      Objects.requireNonNull(timeout, "timeout == null");
-      return timeout(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      this.timeoutMillis = positiveMillis("timeout", timeout);
+      return this;
     }
 
     /**
@@ -287,8 +287,8 @@ public final class RedisTokenStore implements SharedTokenStore {
 
     /** Like {@link #leaseTtl(long, TimeUnit)}. */
     public Builder leaseTtl(Duration ttl) {
-      Objects.requireNonNull(ttl, "ttl == null");
-      return leaseTtl(ttl.toNanos(), TimeUnit.NANOSECONDS);
+      this.leaseTtlMillis = positiveMillis("leaseTtl", ttl);
+      return this;
     }
 
     /**
@@ -304,8 +304,8 @@ public final class RedisTokenStore implements SharedTokenStore {
 
     /** Like {@link #maxLeaseHold(long, TimeUnit)}. */
     public Builder maxLeaseHold(Duration maxHold) {
-      Objects.requireNonNull(maxHold, "maxHold == null");
-      return maxLeaseHold(maxHold.toNanos(), TimeUnit.NANOSECONDS);
+      this.maxLeaseHoldMillis = positiveMillis("maxLeaseHold", maxHold);
+      return this;
     }
 
     /**
@@ -373,6 +373,17 @@ public final class RedisTokenStore implements SharedTokenStore {
         throw new IllegalArgumentException(
             name + " is under one millisecond: " + value + " " + unit);
       }
+      return millis;
+    }
+
+    private static long positiveMillis(String name, Duration value) {
+      Objects.requireNonNull(value, name + " == null");
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(name + " <= 0: " + value);
+      }
+      long millis = value.toMillis();
+      if (millis == 0)
+        throw new IllegalArgumentException(name + " is under one millisecond: " + value);
       return millis;
     }
 

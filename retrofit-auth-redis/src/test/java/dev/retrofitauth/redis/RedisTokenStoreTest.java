@@ -9,6 +9,7 @@ import dev.retrofitauth.Tokens;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -181,6 +182,14 @@ final class RedisTokenStoreTest {
         "maxLeaseHold <= 0: -1",
         assertThrows(
                 IllegalArgumentException.class, () -> builder.maxLeaseHold(-1, TimeUnit.SECONDS))
+            .getMessage());
+    assertEquals(
+        "leaseTtl <= 0: PT-1S",
+        assertThrows(IllegalArgumentException.class, () -> builder.leaseTtl(Duration.ofSeconds(-1)))
+            .getMessage());
+    assertEquals(
+        "timeout == null",
+        assertThrows(NullPointerException.class, () -> builder.timeout((Duration) null))
             .getMessage());
     assertEquals(
         "timeoutMillis < 0: -1",
