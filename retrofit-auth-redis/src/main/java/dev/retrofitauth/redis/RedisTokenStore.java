@@ -42,7 +42,7 @@ import org.jspecify.annotations.Nullable;
  * in one slot: put a hash tag in the key, as in {@code myapp:tokens:{integration-42}}.
  *
  * <p><b>Leases.</b> {@link #lease(long)} takes {@code <key>:lease} with {@code SET NX PX}, trying
- * again with a short backoff (5 to 50 ms) until it is free or the timeout ends. While the lease is
+ * again with a short backoff (2 to 20 ms) until it is free or the timeout ends. While the lease is
  * held, a daemon thread renews it every third of the {@linkplain Builder#leaseTtl TTL}, so a
  * refresh may take longer than the TTL; a process that dies, freezes or loses Redis stops renewing,
  * and its lease ends at most one TTL later. {@link Lease#save} is one Lua script that writes only
@@ -65,8 +65,8 @@ import org.jspecify.annotations.Nullable;
 public final class RedisTokenStore implements SharedTokenStore {
   private static final String LEASE_SUFFIX = ":lease";
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static final long MIN_BACKOFF_MILLIS = 5;
-  private static final long MAX_BACKOFF_MILLIS = 50;
+  private static final long MIN_BACKOFF_MILLIS = 2;
+  private static final long MAX_BACKOFF_MILLIS = 20;
 
   // KEYS[1] = the hash. Returns the new version.
   private static final String SAVE =
@@ -145,7 +145,7 @@ public final class RedisTokenStore implements SharedTokenStore {
   }
 
   /**
-   * Takes this session's lease, trying again every 5 to 50 ms while another holder has it, for at
+   * Takes this session's lease, trying again every 2 to 20 ms while another holder has it, for at
    * most {@code timeoutMillis} ({@code Long.MAX_VALUE} waits as long as it takes); each try may
    * take up to the command timeout on top.
    *
@@ -173,7 +173,9 @@ public final class RedisTokenStore implements SharedTokenStore {
       }
       // Jitter, so that waiting processes do not try in lockstep.
       long pause =
-          Math.min(backoff + ThreadLocalRandom.current().nextLong(backoff), timeoutMillis - waited);
+          Math.min(
+              ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1),
+              timeoutMillis - waited);
       try {
         Thread.sleep(pause);
       } catch (InterruptedException e) {
