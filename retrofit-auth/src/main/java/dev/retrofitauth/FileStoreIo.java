@@ -1,6 +1,7 @@
 package dev.retrofitauth;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
@@ -39,6 +40,20 @@ interface FileStoreIo<T> {
    * kept: another process may be saving into it right now.
    */
   void deleteLeftovers(boolean all) throws IOException;
+
+  /**
+   * Opens {@code <name>.lock} next to the token file for writing, creating it readable by its owner
+   * only. Its {@link FileChannel#tryLock() lock} is the lease that processes sharing the token file
+   * take; it never holds tokens and is never deleted, since deleting a lock file that another
+   * process has open would give two processes the lease.
+   */
+  FileChannel openLockFile() throws IOException;
+
+  /**
+   * Names the token file, the same way in every store of this process that names it by the same
+   * path. Reads nothing from the disk.
+   */
+  String identity();
 
   /** Temporary files are {@code <name>.<digits>.tmp}, as {@code File.createTempFile} named them. */
   static String temporaryName(String name, long random) {

@@ -3,6 +3,8 @@ package dev.retrofitauth;
 import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.regex.Pattern;
@@ -105,6 +107,26 @@ final class FileStoreLegacy implements FileStoreIo<File> {
     File privateDirectory = temporary.getParentFile();
     temporary.delete();
     if (privateDirectory != null) privateDirectory.delete();
+  }
+
+  @Override
+  public FileChannel openLockFile() throws IOException {
+    if (!directory.isDirectory()) {
+      throw new IOException("the token file's directory does not exist: " + directory);
+    }
+    checkNotSymlink();
+    File lockFile = new File(directory, file.getName() + ".lock");
+    if (isSymlink(lockFile)) {
+      throw new IOException(
+          "the token file's lock file is a symbolic link, which is refused: " + lockFile);
+    }
+    if (lockFile.createNewFile()) restrictToOwner(lockFile, false);
+    return new RandomAccessFile(lockFile, "rw").getChannel();
+  }
+
+  @Override
+  public String identity() {
+    return file.getPath();
   }
 
   @Override

@@ -9,6 +9,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -22,6 +23,7 @@ import java.nio.file.attribute.UserPrincipal;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -45,6 +47,10 @@ final class FileStoreNio implements FileStoreIo<Path> {
   private static final Set<StandardOpenOption> CREATE_NEW =
       EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
   private static final FileAttribute<?>[] NONE = {};
+  private static final Set<OpenOption> LOCK_FILE =
+      new HashSet<>(
+          Arrays.<OpenOption>asList(
+              StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
   private static final FileAttribute<?> OWNER_ONLY_MODE =
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
   private static final Set<AclEntryPermission> OWNER_ACL =
@@ -190,6 +196,25 @@ final class FileStoreNio implements FileStoreIo<Path> {
     } catch (IOException ignored) {
       // A later load or clear() deletes it as a leftover.
     }
+  }
+
+  @Override
+  public FileChannel openLockFile() throws IOException {
+    if (!Files.isDirectory(directory)) {
+      throw new IOException("the token file's directory does not exist: " + directory);
+    }
+    check();
+    Path lockFile = directory.resolve(name + ".lock");
+    try {
+      return FileChannel.open(lockFile, LOCK_FILE, ownerOnly());
+    } catch (UnsupportedOperationException e) {
+      return FileChannel.open(lockFile, LOCK_FILE); // No ACL at creation (Jimfs); it holds nothing.
+    }
+  }
+
+  @Override
+  public String identity() {
+    return file.normalize().toString();
   }
 
   @Override

@@ -62,6 +62,7 @@ final class Flight {
   volatile @Nullable ScheduledFuture<?> timeout;
   volatile @Nullable ScheduledFuture<?> abandonment;
   private @Nullable Thread runner; // Guarded by this: the thread running the refresh.
+  private SharedTokenStore.@Nullable Lease lease; // Guarded by this: the lease it runs in.
 
   // Guarded by lock for writes; read without it by the interceptor.
   volatile State state = State.RUNNING;
@@ -92,9 +93,32 @@ final class Flight {
     runner = thread;
   }
 
-  /** Interrupts the thread that runs the refresh, if it still runs it. */
-  synchronized void interruptRunner() {
-    if (runner != null) runner.interrupt();
+  /**
+   * Records the lease the refresh runs in, or clears it (null). Returns false, and releases {@code
+   * held}, if the flight was abandoned meanwhile.
+   */
+  boolean hold(SharedTokenStore.@Nullable Lease held) {
+    synchronized (this) {
+      if (held == null || state != State.ABANDONED) {
+        lease = held;
+        return true;
+      }
+    }
+    held.close();
+    return false;
+  }
+
+  /**
+   * Interrupts the thread that runs the refresh, if it still runs it, and releases its lease, so
+   * that a refresh that hangs keeps neither this process nor others from refreshing.
+   */
+  void interruptRunner() {
+    SharedTokenStore.Lease held;
+    synchronized (this) {
+      if (runner != null) runner.interrupt();
+      held = lease;
+    }
+    if (held != null) held.close();
   }
 
   void add(Waiter waiter) {

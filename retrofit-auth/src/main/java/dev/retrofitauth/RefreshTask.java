@@ -25,18 +25,27 @@ final class RefreshTask {
     final @Nullable Tokens tokens;
     final @Nullable IOException failure;
 
-    private Result(Outcome outcome, @Nullable Tokens tokens, @Nullable IOException failure) {
+    /** True if a shared store's lease saved it already: the manager writes it no more. */
+    final boolean saved;
+
+    private Result(
+        Outcome outcome, @Nullable Tokens tokens, @Nullable IOException failure, boolean saved) {
       this.outcome = outcome;
       this.tokens = tokens;
       this.failure = failure;
+      this.saved = saved;
     }
 
     static Result succeeded(Tokens tokens) {
-      return new Result(Outcome.SUCCEEDED, tokens, null);
+      return new Result(Outcome.SUCCEEDED, tokens, null, false);
     }
 
     static Result failed(Outcome outcome, IOException failure) {
-      return new Result(outcome, null, failure);
+      return new Result(outcome, null, failure, false);
+    }
+
+    Result saved() {
+      return new Result(outcome, tokens, failure, true);
     }
   }
 
@@ -47,8 +56,11 @@ final class RefreshTask {
   private final TokenStore store;
   private final StoreWriter writer;
   private final Listeners listeners;
+  private final @Nullable LeasedRefresh leased;
   private final Executor executor;
   private final long timeoutMillis;
+  private final RefreshManager.Clock clock;
+  private final long leewayMillis;
   // Marks the thread that runs the RefreshApi: a call it makes must not wait for itself.
   private final ThreadLocal<Boolean> refreshThread = new ThreadLocal<>();
   private @Nullable ScheduledExecutorService timer; // Guarded by this.
@@ -65,8 +77,14 @@ final class RefreshTask {
     this.store = builder.store;
     this.writer = writer;
     this.listeners = listeners;
+    this.leased =
+        store instanceof SharedTokenStore
+            ? new LeasedRefresh((SharedTokenStore) store, writer, listeners, builder)
+            : null;
     this.executor = builder.executor != null ? builder.executor : defaultExecutor();
     this.timeoutMillis = builder.refreshTimeoutMillis;
+    this.clock = builder.clock;
+    this.leewayMillis = builder.leewayMillis;
   }
 
   /** True if {@code current} can be refreshed: by a source, or by a RefreshApi with a token. */
@@ -152,7 +170,7 @@ final class RefreshTask {
     refreshThread.set(Boolean.TRUE);
     flight.runOn(Thread.currentThread());
     try {
-      result = refresh(flight.tokens);
+      result = leased != null ? leased.refresh(flight, this) : refresh(flight.tokens);
     } catch (Error e) {
       engine.finish(
           flight,
@@ -168,10 +186,27 @@ final class RefreshTask {
   }
 
   private Result refresh(@Nullable Tokens current) {
+    Tokens stored = newerStoredTokens(current);
+    // Adopted even if expired: without a lease, refreshing them here could overlap with a refresh
+    // of them that this manager starts meanwhile. A call that gets a 401 for them refreshes them.
+    if (stored != null) return Result.succeeded(stored);
+    return call(current);
+  }
+
+  /**
+   * True if {@code stored}, which another process saved, is not yet within the leeway. Under a
+   * lease, expired ones are refreshed at once instead, from their newer refresh token.
+   */
+  boolean usable(Tokens stored) {
+    long now = clock.currentTimeMillis();
+    return Session.refreshAt(stored, now, leewayMillis) > now;
+  }
+
+  /** Gets new tokens from the source, or from the RefreshApi for {@code current}. */
+  Result call(@Nullable Tokens current) {
     String spi = source != null ? "TokenSource" : "RefreshApi";
     try {
-      Tokens fresh = newerStoredTokens(current);
-      if (fresh != null) return Result.succeeded(fresh);
+      Tokens fresh;
       if (source != null) {
         fresh = source.fetch();
         if (fresh == null) throw new IOException("TokenSource.fetch() returned null");

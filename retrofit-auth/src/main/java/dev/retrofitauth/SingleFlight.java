@@ -238,7 +238,7 @@ final class SingleFlight {
     }
     done.cancelTimeout();
     // Saved before any waiter is released, so that no call can outlive the refresh token.
-    if (save) writer.flush(target);
+    if (save) writer.flush(target, result.saved);
     if (outcome == Outcome.SUCCEEDED) {
       listeners.refreshed();
     } else if (outcome == Outcome.REJECTED) {

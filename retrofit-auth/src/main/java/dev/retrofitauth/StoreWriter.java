@@ -65,7 +65,23 @@ final class StoreWriter {
    * of the manager, {@code signOut()} included, without waiting for itself.
    */
   void flush(long target) {
+    flush(target, false);
+  }
+
+  /**
+   * Like {@link #flush(long)}; if {@code saved}, a refresh's lease has saved generation {@code
+   * target} already, and it is written again only if an older write is still pending.
+   */
+  void flush(long target, boolean saved) {
     assert !Thread.holdsLock(lock);
+    if (saved) {
+      synchronized (lock) {
+        if (!writing && inSync && writtenGeneration == target - 1 && stagedGeneration == target) {
+          writtenGeneration = target;
+          return;
+        }
+      }
+    }
     List<Exception> failures = null;
     boolean interrupted = false;
     try {

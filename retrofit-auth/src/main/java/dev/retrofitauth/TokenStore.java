@@ -16,10 +16,10 @@ import org.jspecify.annotations.Nullable;
  * <p>Two stores are built in: {@link #inMemory()}, and {@link #file(File)} for desktop and server
  * apps.
  *
- * <p>Re-reading does not keep two processes that share a store from refreshing at the same moment
- * and presenting the same refresh token twice, which a server with reuse detection answers by
- * ending the session. Until cross-process coordination is built in, give each process its own
- * store.
+ * <p>Re-reading alone does not keep two processes that share a store from refreshing at the same
+ * moment and presenting the same refresh token twice, which a server with reuse detection answers
+ * by ending the session. A store that processes share must be a {@link SharedTokenStore}, whose
+ * lease lets one of them refresh at a time; {@link #file(File)} is one.
  */
 public interface TokenStore {
   /** Returns the stored tokens, or null if there are none. */
@@ -53,6 +53,14 @@ public interface TokenStore {
    * the app (where the file system records owners; not on Android before API 26). A file that is
    * corrupt or truncated fails to load with an {@link IOException} that names the file but no
    * token; the manager reports it to {@link AuthListener#onStoreFailed} and starts signed out.
+   *
+   * <p>The store is a {@link SharedTokenStore}: processes, and managers in one process, that share
+   * {@code file} refresh one at a time, and the others use the tokens it saved. The lease is a lock
+   * on {@code <file>.lock} next to it ({@link java.nio.channels.FileChannel#tryLock()}), which the
+   * operating system releases when its process dies; a manager releases it when it abandons a
+   * refresh that hangs, at twice the refresh timeout. Each write stores a revision that the next
+   * lease's save checks. Saves and clears outside a refresh wait up to 30 seconds for a refresh in
+   * another process to end.
    *
    * <p>Temporary files that a crash left behind, which may hold the newest tokens, are deleted by
    * {@link #clear()}, and by a load once they are a minute old: a younger one may belong to another

@@ -87,7 +87,7 @@ final class FileTokenStoreJimfsTest {
             .containsAll(
                 Arrays.asList(AclEntryPermission.READ_DATA, AclEntryPermission.WRITE_DATA)),
         entry.toString());
-    assertEquals(Arrays.asList("tokens.json"), list(file.getParent()));
+    assertEquals(Arrays.asList("tokens.json", "tokens.json.lock"), list(file.getParent()));
   }
 
   /** The ACL is in place before the first byte of a token is written. */
@@ -158,14 +158,14 @@ final class FileTokenStoreJimfsTest {
     store.load();
 
     assertEquals(
-        Arrays.asList("tokens.json", "tokens.json.1.tmp", "tokens.json.3.tmp"),
+        Arrays.asList("tokens.json", "tokens.json.1.tmp", "tokens.json.3.tmp", "tokens.json.lock"),
         list(file.getParent()));
     assertTrue(Files.exists(own));
     assertFalse(Files.exists(old));
 
     store.clear();
 
-    assertEquals(Arrays.asList("tokens.json.3.tmp"), list(file.getParent()));
+    assertEquals(Arrays.asList("tokens.json.3.tmp", "tokens.json.lock"), list(file.getParent()));
   }
 
   @Test
@@ -188,7 +188,7 @@ final class FileTokenStoreJimfsTest {
     assertEquals(Arrays.asList("rw-------", "rw-------"), seen);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     assertEquals(Tokens.of("access-2"), store.load());
-    assertEquals(Arrays.asList("tokens.json"), list(file.getParent()));
+    assertEquals(Arrays.asList("tokens.json", "tokens.json.lock"), list(file.getParent()));
   }
 
   @Test

@@ -51,12 +51,12 @@ final class FileTokenStoreLegacyTest {
     assertEquals(Tokens.of("access-2", "refresh-2"), TokenStore.file(file()).load());
     assertEquals(
         "rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file().toPath())));
-    assertEquals(Arrays.asList("tokens.json"), list());
+    assertEquals(Arrays.asList("tokens.json", "tokens.json.lock"), list());
 
     store.clear();
 
     assertNull(store.load());
-    assertEquals(Arrays.asList(), list());
+    assertEquals(Arrays.asList("tokens.json.lock"), list()); // A lock file is never deleted.
   }
 
   /** java.io sets a mode only after creating a file, so the file is born in a 0700 directory. */
@@ -76,7 +76,7 @@ final class FileTokenStoreLegacyTest {
     new FileTokenStore(io).save(Tokens.of("access"));
 
     assertEquals(Arrays.asList("rwx------ rw-------", "true"), seen);
-    assertEquals(Arrays.asList("tokens.json"), list());
+    assertEquals(Arrays.asList("tokens.json", "tokens.json.lock"), list());
   }
 
   private static String mode(Path path) throws IOException {
@@ -101,7 +101,7 @@ final class FileTokenStoreLegacyTest {
         () -> new FileTokenStore(io).save(Tokens.of("new-access", "new-refresh")));
 
     assertArrayEquals(before, Files.readAllBytes(file().toPath()));
-    assertEquals(Arrays.asList("tokens.json"), list());
+    assertEquals(Arrays.asList("tokens.json", "tokens.json.lock"), list());
   }
 
   @Test
@@ -149,12 +149,14 @@ final class FileTokenStoreLegacyTest {
 
     assertEquals(Tokens.of("access"), store.load());
 
-    assertEquals(Arrays.asList("other.json.9.tmp", "tokens.json", "tokens.json.10.tmp"), list());
+    assertEquals(
+        Arrays.asList("other.json.9.tmp", "tokens.json", "tokens.json.10.tmp", "tokens.json.lock"),
+        list());
     assertTrue(Files.exists(fresh));
 
     store.clear();
 
-    assertEquals(Arrays.asList("other.json.9.tmp"), list());
+    assertEquals(Arrays.asList("other.json.9.tmp", "tokens.json.lock"), list());
   }
 
   @Test

@@ -11,6 +11,7 @@ import java.io.File;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystems;
@@ -59,7 +60,7 @@ final class FileTokenStoreTest {
 
     store.save(Tokens.of("access")); // Bearer, the default, is not written at all.
     assertEquals(
-        "{\"version\":1,\"access_token\":\"access\"}",
+        "{\"version\":1,\"revision\":2,\"access_token\":\"access\"}",
         new String(java.nio.file.Files.readAllBytes(file().toPath()), StandardCharsets.UTF_8));
   }
 
@@ -125,7 +126,7 @@ final class FileTokenStoreTest {
     assertArrayEquals(before, Files.readAllBytes(file().toPath()));
     assertEquals(Tokens.of("old-access", "old-refresh"), TokenStore.file(file()).load());
     assertEquals(
-        Arrays.asList("tokens.json"), Arrays.asList(directory.toFile().list())); // No leftovers.
+        Arrays.asList("tokens.json", "tokens.json.lock"), sorted(directory.toFile().list()));
   }
 
   /** The store's only state is final: tests crash it through a seam, not a mutable hook. */
@@ -222,7 +223,8 @@ final class FileTokenStoreTest {
     assertEquals(expected, save.getMessage());
     assertEquals(expected, clear.getMessage());
     assertArrayEquals(before, Files.readAllBytes(file().toPath()));
-    assertEquals(Arrays.asList("tokens.json"), Arrays.asList(directory.toFile().list()));
+    assertEquals(
+        Arrays.asList("tokens.json", "tokens.json.lock"), sorted(directory.toFile().list()));
   }
 
   @Test
@@ -286,8 +288,15 @@ final class FileTokenStoreTest {
     List<String> left = new ArrayList<>(Arrays.asList(directory.toFile().list()));
     Collections.sort(left);
     List<String> expected = new ArrayList<>(others);
+    expected.add("tokens.json.lock"); // The lease's lock file stays: see FileStoreIo.openLockFile.
     Collections.sort(expected);
     assertEquals(expected, left);
+  }
+
+  private static List<String> sorted(String[] names) {
+    List<String> result = new ArrayList<>(Arrays.asList(names));
+    Collections.sort(result);
+    return result;
   }
 
   private Path plant(String name, @Nullable FileTime modified) throws IOException {
@@ -408,6 +417,16 @@ final class FileTokenStoreTest {
     @Override
     public void deleteLeftovers(boolean all) throws IOException {
       delegate.deleteLeftovers(all);
+    }
+
+    @Override
+    public FileChannel openLockFile() throws IOException {
+      return delegate.openLockFile();
+    }
+
+    @Override
+    public String identity() {
+      return delegate.identity();
     }
   }
 }

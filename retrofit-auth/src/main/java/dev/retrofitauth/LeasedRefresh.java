@@ -1,0 +1,105 @@
+package dev.retrofitauth;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Runs a refresh inside a {@link SharedTokenStore}'s lease, so that processes sharing the store
+ * refresh one session once: take the lease, re-read the store and adopt tokens another process
+ * saved, or refresh from the newest refresh token and save with the store's version check, then
+ * release. Store failures are told to the listeners after the lease is released.
+ */
+final class LeasedRefresh {
+  private final SharedTokenStore store;
+  private final StoreWriter writer;
+  private final Listeners listeners;
+  private final long leaseTimeoutMillis;
+
+  LeasedRefresh(
+      SharedTokenStore store, StoreWriter writer, Listeners listeners, RefreshManager.Builder b) {
+    this.store = store;
+    this.writer = writer;
+    this.listeners = listeners;
+    // A lease that comes later than the refresh timeout comes too late for every waiting call.
+    this.leaseTimeoutMillis = b.refreshTimeoutMillis > 0L ? b.refreshTimeoutMillis : Long.MAX_VALUE;
+  }
+
+  RefreshTask.Result refresh(Flight flight, RefreshTask task) {
+    SharedTokenStore.Lease lease;
+    try {
+      lease = store.lease(leaseTimeoutMillis);
+    } catch (IOException e) {
+      return RefreshTask.Result.failed(Outcome.FAILED, e);
+    } catch (RuntimeException e) {
+      return RefreshTask.Result.failed(Outcome.FAILED, threw(e, "lease()"));
+    }
+    Exception[] storeFailure = {null};
+    try {
+      if (!flight.hold(lease)) {
+        return RefreshTask.Result.failed(
+            Outcome.FAILED, new InterruptedIOException("the refresh was abandoned"));
+      }
+      return refreshHolding(lease, flight.tokens, task, storeFailure);
+    } finally {
+      lease.close();
+      flight.hold(null);
+      if (storeFailure[0] != null) listeners.storeFailed(storeFailure[0]);
+    }
+  }
+
+  private RefreshTask.Result refreshHolding(
+      SharedTokenStore.Lease lease,
+      @Nullable Tokens failed,
+      RefreshTask task,
+      Exception[] storeFailure) {
+    Tokens stored = null;
+    try {
+      stored = lease.load();
+    } catch (IOException | RuntimeException e) {
+      storeFailure[0] = e; // A corrupt store is overwritten by the refresh's tokens.
+    }
+    Tokens current = failed;
+    // Before this process's own write lands, the store holds tokens that memory already replaced.
+    if (stored != null && !sameAccessToken(stored, failed) && writer.inStep()) {
+      if (task.usable(stored)) {
+        return RefreshTask.Result.succeeded(stored).saved(); // Another process refreshed.
+      }
+      if (task.canRefresh(stored)) current = stored; // Its refresh token is the newest.
+    }
+    RefreshTask.Result result = task.call(current);
+    if (result.outcome != Outcome.SUCCEEDED && result.outcome != Outcome.REJECTED) return result;
+    try {
+      if (lease.save(result.tokens)) return result.saved();
+    } catch (IOException | RuntimeException e) {
+      // The tokens stay in memory, and the manager saves them once more outside the lease.
+      storeFailure[0] = e instanceof IOException ? e : threw((RuntimeException) e, "save()");
+      return result;
+    }
+    // The lease ran out, or someone wrote in between: whatever is stored now is newer.
+    IOException refused =
+        new IOException(
+            store
+                + " refused the refreshed tokens: the lease had ended or the stored tokens had"
+                + " changed; the stored ones are used");
+    storeFailure[0] = refused;
+    Tokens now = null;
+    try {
+      now = store.load();
+    } catch (IOException | RuntimeException e) {
+      refused.addSuppressed(e);
+    }
+    if (now != null && !sameAccessToken(now, failed) && !sameAccessToken(now, current)) {
+      return RefreshTask.Result.succeeded(now).saved();
+    }
+    return RefreshTask.Result.failed(Outcome.FAILED, refused);
+  }
+
+  private IOException threw(RuntimeException e, String method) {
+    return new IOException(store + "." + method + " threw " + e.getClass().getName(), e);
+  }
+
+  private static boolean sameAccessToken(Tokens a, @Nullable Tokens b) {
+    return b != null && a.accessToken().equals(b.accessToken());
+  }
+}

@@ -1,0 +1,229 @@
+package dev.retrofitauth;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import okhttp3.OkHttpClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import retrofit2.Response;
+import retrofit2.Retrofit;
+import retrofit2.converter.scalars.ScalarsConverterFactory;
+
+/**
+ * {@link TokenStore#file} is a {@link SharedTokenStore}: managers that share the file, in this
+ * process or in others, refresh once, and a refresh whose lease ended never overwrites newer
+ * tokens. The multi-process versions are in {@code dev.retrofitauth.fleet}.
+ */
+class SharedFileStoreTest {
+  @TempDir Path directory;
+  private final ExecutorService executor = Executors.newCachedThreadPool();
+  private ApiServer server;
+  private File file;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    server = new ApiServer("new");
+    file = directory.resolve("tokens.json").toFile();
+    TokenStore.file(file).save(Tokens.of("old", "r1"));
+  }
+
+  @AfterEach
+  void tearDown() throws IOException {
+    executor.shutdownNow();
+    server.close();
+  }
+
+  @Test
+  void twoManagersSharingTheFileInOneProcessRefreshOnce() throws Exception {
+    GatedRefreshApi refreshApi = GatedRefreshApi.returning(Tokens.of("new", "r2")).hold();
+    RefreshManager a = manager(refreshApi);
+    RefreshManager b = manager(refreshApi);
+
+    Future<Response<String>> first = executor.submit(() -> api(a).me().execute());
+    refreshApi.awaitEntered();
+    Future<Response<String>> second = executor.submit(() -> api(b).me().execute());
+    Await.until("b's call waits for its refresh", () -> Await.waiting(b) == 1);
+    refreshApi.release();
+
+    assertEquals("ok /api/me", first.get(30, TimeUnit.SECONDS).body());
+    assertEquals("ok /api/me", second.get(30, TimeUnit.SECONDS).body());
+    assertEquals(1, refreshApi.calls.get());
+    assertEquals(Tokens.of("new", "r2"), b.currentTokens()); // Adopted from the file.
+  }
+
+  @Test
+  void leaseIsExclusiveEvenThroughAnotherPathToTheFile() throws Exception {
+    Path link = Files.createSymbolicLink(directory.resolve("link"), directory);
+    SharedTokenStore one = (SharedTokenStore) TokenStore.file(file);
+    SharedTokenStore other =
+        (SharedTokenStore) TokenStore.file(link.resolve("tokens.json").toFile());
+
+    try (SharedTokenStore.Lease held = one.lease(1_000)) {
+      InterruptedIOException busy =
+          assertThrows(InterruptedIOException.class, () -> other.lease(50));
+      assertTrue(busy.getMessage().contains("held the lease"), busy.getMessage());
+      assertEquals(Tokens.of("old", "r1"), held.load());
+    }
+    other.lease(1_000).close(); // Free again once released.
+  }
+
+  @Test
+  void holderWhoseLeaseEndedCannotOverwriteNewerTokens() throws Exception {
+    SharedTokenStore store = (SharedTokenStore) TokenStore.file(file);
+    SharedTokenStore.Lease late = store.lease(1_000);
+    assertEquals(Tokens.of("old", "r1"), late.load());
+    late.close(); // As the manager does when it abandons a refresh that hangs.
+
+    try (SharedTokenStore.Lease next = store.lease(1_000)) {
+      next.load();
+      assertTrue(next.save(Tokens.of("newer", "r3")));
+    }
+
+    assertFalse(late.save(Tokens.of("late", "r2")));
+    assertEquals(Tokens.of("newer", "r3"), store.load());
+  }
+
+  @Test
+  void saveIsRefusedWhenTheFileChangedUnderTheLease() throws Exception {
+    SharedTokenStore store = (SharedTokenStore) TokenStore.file(file);
+    try (SharedTokenStore.Lease lease = store.lease(1_000)) {
+      lease.load();
+      // A writer that ignores the lease, such as an older version of this library.
+      Files.write(
+          file.toPath(),
+          "{\"version\":1,\"access_token\":\"foreign\"}".getBytes(StandardCharsets.UTF_8));
+
+      assertFalse(lease.save(Tokens.of("mine", "r2")));
+    }
+    assertEquals(Tokens.of("foreign"), store.load());
+  }
+
+  @Test
+  void abandonedRefreshReleasesTheLeaseAndItsLateTokensAreRefused() throws Exception {
+    CountDownLatch hung = new CountDownLatch(1);
+    CountDownLatch entered = new CountDownLatch(1);
+    RefreshApi stuck =
+        current -> {
+          entered.countDown();
+          while (true) {
+            try {
+              if (hung.await(30, TimeUnit.SECONDS)) return Tokens.of("late", "r-late");
+              throw new AssertionError("never released");
+            } catch (InterruptedException ignored) {
+              // A RefreshApi that ignores the abandonment's interrupt.
+            }
+          }
+        };
+    RecordingListener listener = new RecordingListener();
+    RefreshManager a =
+        RefreshManager.builder()
+            .tokenStore(TokenStore.file(file))
+            .refreshApi(stuck)
+            .refreshTimeout(Duration.ofMillis(200))
+            .addListener(listener)
+            .build();
+    GatedRefreshApi refreshApi = GatedRefreshApi.returning(Tokens.of("new", "r2"));
+    RefreshManager b = manager(refreshApi);
+
+    Future<Response<String>> timesOut = executor.submit(() -> api(a).me().execute());
+    assertTrue(entered.await(30, TimeUnit.SECONDS));
+    // b waits for the lease until a abandons its refresh, at twice its timeout.
+    assertEquals("ok /api/me", api(b).me().execute().body());
+    assertEquals(1, refreshApi.calls.get());
+    assertThrows(Exception.class, () -> timesOut.get(30, TimeUnit.SECONDS));
+
+    hung.countDown();
+    Await.until("a's late save is refused", () -> listener.events.contains("storeFailed"));
+    assertTrue(
+        listener.causes.stream()
+            .anyMatch(cause -> cause.getMessage().contains("refused the refreshed tokens")),
+        listener.causes.toString());
+    assertEquals(Tokens.of("new", "r2"), TokenStore.file(file).load());
+  }
+
+  @Test
+  void refreshApiThatSignsOutWhileHoldingTheLeaseDoesNotWaitForItself() throws Exception {
+    RefreshManager[] holder = new RefreshManager[1];
+    RefreshApi signsOut =
+        current -> {
+          holder[0].signOut();
+          return Tokens.of("new", "r2");
+        };
+    holder[0] = manager(signsOut);
+
+    Response<String> response =
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> api(holder[0]).me().execute());
+
+    assertEquals(401, response.code());
+    assertNull(holder[0].currentTokens());
+    assertNull(TokenStore.file(file).load());
+    Await.noDeadlock();
+  }
+
+  @Test
+  void expiredTokensInTheFileAreRefreshedWithTheirNewerRefreshToken() throws Exception {
+    GatedRefreshApi refreshApi = GatedRefreshApi.returning(Tokens.of("new", "r3"));
+    RefreshManager a = manager(refreshApi);
+    // Another process refreshed, and its access token has expired since.
+    TokenStore.file(file).save(Tokens.of("other", "r2", System.currentTimeMillis() - 1_000));
+
+    assertEquals("ok /api/me", api(a).me().execute().body());
+
+    assertEquals("r2", refreshApi.presented.get(0).refreshToken());
+    assertEquals(Tokens.of("new", "r3"), TokenStore.file(file).load());
+  }
+
+  @Test
+  void corruptSharedFileIsReportedAndOverwrittenByTheRefresh() throws Exception {
+    RecordingListener listener = new RecordingListener();
+    RefreshManager a =
+        RefreshManager.builder()
+            .tokenStore(TokenStore.file(file))
+            .refreshApi(GatedRefreshApi.returning(Tokens.of("new", "r2")))
+            .addListener(listener)
+            .build();
+    Files.write(file.toPath(), "{\"version\":1,\"acc".getBytes(StandardCharsets.UTF_8));
+
+    assertEquals("ok /api/me", api(a).me().execute().body());
+
+    assertEquals(Tokens.of("new", "r2"), TokenStore.file(file).load());
+    assertEquals(1, listener.events.stream().filter("storeFailed"::equals).count());
+  }
+
+  private RefreshManager manager(RefreshApi refreshApi) {
+    return RefreshManager.builder()
+        .tokenStore(TokenStore.file(file))
+        .refreshApi(refreshApi)
+        .build();
+  }
+
+  private Services.Api api(RefreshManager auth) {
+    OkHttpClient client = new OkHttpClient.Builder().addInterceptor(auth.interceptor()).build();
+    return new Retrofit.Builder()
+        .baseUrl(server.url("/"))
+        .client(client)
+        .addCallAdapterFactory(AuthCallAdapterFactory.create(auth))
+        .addConverterFactory(ScalarsConverterFactory.create())
+        .build()
+        .create(Services.Api.class);
+  }
+}
