@@ -122,8 +122,10 @@ final class RedisLease implements SharedTokenStore.Lease {
   @Override
   public @Nullable Tokens load() throws IOException {
     RedisTokenStore.Stored stored = store.read("loading Redis key " + store.key + " in a lease");
+    // Remembered before decoding: a holder may overwrite a value it cannot read (corrupt, or
+    // from another key), and the version check still keeps it from overwriting a newer one.
     loadedVersion = stored.version;
-    return stored.tokens;
+    return stored.tokens();
   }
 
   @Override

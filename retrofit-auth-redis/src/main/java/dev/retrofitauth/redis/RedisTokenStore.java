@@ -105,10 +105,10 @@ public final class RedisTokenStore implements SharedTokenStore {
 
   @Override
   public @Nullable Tokens load() throws IOException {
-    return read("loading Redis key " + key).tokens;
+    return read("loading Redis key " + key).tokens();
   }
 
-  /** The stored tokens and their version (0 if the key was never written). */
+  /** The stored value and its version (0 if the key was never written), not decoded yet. */
   Stored read(String what) throws IOException {
     List<KeyValue<String, String>> fields =
         redis.call(what, redis -> redis.hmget(key, "tokens", "version"));
@@ -120,7 +120,7 @@ public final class RedisTokenStore implements SharedTokenStore {
     } catch (NumberFormatException e) {
       throw new IOException(what + ": the version field is not a number");
     }
-    return new Stored(value != null ? codec.decode(value) : null, parsed);
+    return new Stored(value, parsed);
   }
 
   /** Replaces the stored tokens, and ends any lease's right to save over them. */
@@ -206,13 +206,18 @@ public final class RedisTokenStore implements SharedTokenStore {
         + "}";
   }
 
-  static final class Stored {
-    final @Nullable Tokens tokens;
+  final class Stored {
+    private final @Nullable String value;
     final long version;
 
-    Stored(@Nullable Tokens tokens, long version) {
-      this.tokens = tokens;
+    Stored(@Nullable String value, long version) {
+      this.value = value;
       this.version = version;
+    }
+
+    /** Decodes the value, or fails if it is corrupt or encrypted with another key. */
+    @Nullable Tokens tokens() throws IOException {
+      return value != null ? codec.decode(value) : null;
     }
   }
 

@@ -136,6 +136,20 @@ final class LeaseTest {
   }
 
   @Test
+  void leaseMayOverwriteAValueItCannotRead() throws IOException {
+    // The manager refreshes after a load that failed, and saves over the corrupt value.
+    RedisTokenStore a = process(10_000);
+    raw.hset(key, "tokens", "{corrupt");
+    raw.hset(key, "version", "7");
+    try (Lease lease = a.lease(1000)) {
+      assertThrows(IOException.class, lease::load);
+      assertTrue(lease.save(Tokens.of("access-1", "refresh-1")));
+    }
+    assertEquals(Tokens.of("access-1", "refresh-1"), a.load());
+    assertEquals("8", raw.hget(key, "version"));
+  }
+
+  @Test
   void signInDuringALeaseWinsOverItsSave() throws IOException {
     RedisTokenStore a = process(10_000);
     RedisTokenStore b = process(10_000);
