@@ -28,22 +28,28 @@ public final class Fleet implements AutoCloseable {
     public final int succeeded;
     public final int failed;
     public final List<Long> leaseWaitMicros;
+    public final List<Long> windowMicros;
     public final String firstFailure;
 
     Round(String worker, String line) {
       this.worker = worker;
       String[] parts = line.split(" ");
-      if (parts.length != 5 || !parts[0].equals("done")) {
+      if (parts.length != 6 || !parts[0].equals("done")) {
         throw new AssertionError(worker + " reported " + line);
       }
       succeeded = Integer.parseInt(parts[1]);
       failed = Integer.parseInt(parts[2]);
-      List<Long> waits = new ArrayList<>();
-      if (!parts[3].equals("-")) {
-        for (String wait : parts[3].split(",")) waits.add(Long.parseLong(wait));
+      leaseWaitMicros = micros(parts[3]);
+      windowMicros = micros(parts[4]);
+      firstFailure = parts[5];
+    }
+
+    private static List<Long> micros(String field) {
+      List<Long> values = new ArrayList<>();
+      if (!field.equals("-")) {
+        for (String value : field.split(",")) values.add(Long.parseLong(value));
       }
-      leaseWaitMicros = Collections.unmodifiableList(waits);
-      firstFailure = parts[4];
+      return Collections.unmodifiableList(values);
     }
   }
 

@@ -1,8 +1,10 @@
 package dev.retrofitauth.fleet;
 
 import dev.retrofitauth.AuthCallAdapterFactory;
+import dev.retrofitauth.RefreshApi;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.SharedTokenStore;
+import dev.retrofitauth.TokenSource;
 import dev.retrofitauth.TokenStore;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi;
@@ -33,7 +35,9 @@ import retrofit2.http.GET;
 /**
  * One process of a fleet: a manager on a shared store, driven by its parent over stdin and stdout.
  * It prints {@code ready}, then for each {@code round} line makes its calls at once and prints
- * {@code done <succeeded> <failed> <lease waits in microseconds, comma separated> <first failure>}.
+ * {@code done <succeeded> <failed> <lease waits> <windows> <first failure>}: how long each lease
+ * took to come, and for each refresh the time from the token endpoint's answer until its tokens
+ * were saved (the window in which a crash loses rotated tokens), in microseconds, comma separated.
  *
  * <p>Arguments: the server's base URL, the store ({@code file:<path>}, or {@code
  * class:<name>:<arg>} for a class with a static {@code TokenStore create(String)}), calls per
@@ -64,22 +68,34 @@ public final class FleetWorker {
     RefreshManager.Builder builder =
         RefreshManager.builder().tokenStore(store).allowCleartext(true);
     if (source) {
-      builder.tokenSource(
+      TokenSource tokenSource =
           OAuth2TokenSource.clientCredentials()
               .tokenEndpoint(base + "token")
               .clientId("fleet")
               .clientSecret("fleet-secret")
               .client(tokenClient)
               .allowCleartext(true)
-              .build());
+              .build();
+      builder.tokenSource(
+          () -> {
+            Tokens tokens = tokenSource.fetch();
+            answeredNanos = System.nanoTime();
+            return tokens;
+          });
     } else {
-      builder.refreshApi(
+      RefreshApi refreshApi =
           OAuth2RefreshApi.builder()
               .tokenEndpoint(base + "token")
               .clientId("fleet")
               .client(tokenClient)
               .allowCleartext(true)
-              .build());
+              .build();
+      builder.refreshApi(
+          current -> {
+            Tokens tokens = refreshApi.refresh(current);
+            answeredNanos = System.nanoTime();
+            return tokens;
+          });
     }
     RefreshManager auth = builder.build();
     Dispatcher dispatcher = new Dispatcher();
@@ -112,9 +128,8 @@ public final class FleetWorker {
     AtomicInteger failed = new AtomicInteger();
     AtomicReference<String> firstFailure = new AtomicReference<>("-");
     CountDownLatch done = new CountDownLatch(calls);
-    synchronized (LEASE_WAITS) {
-      LEASE_WAITS.clear();
-    }
+    LEASE_WAITS.clear();
+    WINDOWS.clear();
     for (int i = 0; i < calls; i++) {
       api.data()
           .enqueue(
@@ -141,18 +156,22 @@ public final class FleetWorker {
               });
     }
     if (!done.await(60, TimeUnit.SECONDS)) return "timeout";
-    List<String> waits;
-    synchronized (LEASE_WAITS) {
-      waits = new ArrayList<>(LEASE_WAITS);
-    }
     return "done "
         + succeeded
         + " "
         + failed
         + " "
-        + (waits.isEmpty() ? "-" : String.join(",", waits))
+        + join(LEASE_WAITS)
+        + " "
+        + join(WINDOWS)
         + " "
         + firstFailure;
+  }
+
+  private static String join(List<String> values) {
+    synchronized (values) {
+      return values.isEmpty() ? "-" : String.join(",", values);
+    }
   }
 
   private static TokenStore store(String spec) throws Exception {
@@ -166,8 +185,10 @@ public final class FleetWorker {
   }
 
   private static final List<String> LEASE_WAITS = Collections.synchronizedList(new ArrayList<>());
+  private static final List<String> WINDOWS = Collections.synchronizedList(new ArrayList<>());
+  private static volatile long answeredNanos;
 
-  /** Records how long each lease took to come, in microseconds. */
+  /** Records how long each lease took to come, and each refresh's window, in microseconds. */
   private static TokenStore timed(TokenStore store) {
     if (!(store instanceof SharedTokenStore)) return store;
     SharedTokenStore shared = (SharedTokenStore) store;
@@ -177,7 +198,26 @@ public final class FleetWorker {
         long start = System.nanoTime();
         Lease lease = shared.lease(timeoutMillis);
         LEASE_WAITS.add(Long.toString((System.nanoTime() - start) / 1000L));
-        return lease;
+        answeredNanos = 0L;
+        return new Lease() {
+          @Override
+          public @Nullable Tokens load() throws IOException {
+            return lease.load();
+          }
+
+          @Override
+          public boolean save(@Nullable Tokens tokens) throws IOException {
+            boolean saved = lease.save(tokens);
+            long answered = answeredNanos;
+            if (answered != 0L) WINDOWS.add(Long.toString((System.nanoTime() - answered) / 1000L));
+            return saved;
+          }
+
+          @Override
+          public void close() {
+            lease.close();
+          }
+        };
       }
 
       @Override
