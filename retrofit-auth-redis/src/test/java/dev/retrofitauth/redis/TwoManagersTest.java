@@ -1,6 +1,9 @@
 package dev.retrofitauth.redis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.RefreshApi;
@@ -8,9 +11,11 @@ import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.Tokens;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
@@ -156,6 +161,83 @@ final class TwoManagersTest {
       assertEquals(expected, b.currentTokens());
       assertEquals(expected, store().load());
     }
+  }
+
+  @Test
+  void redisAwayFailsCallsClearlyWithinTheTimeoutAndTheNextExpiryWorks() throws Exception {
+    RefreshManager.Builder builder =
+        RefreshManager.builder()
+            .refreshApi(refreshApi())
+            .refreshTimeout(5, TimeUnit.SECONDS)
+            .refreshBackoff(0, 0, TimeUnit.MILLISECONDS);
+    RedisTokenStore storeA = fastStore();
+    RedisTokenStore storeB = fastStore();
+    RefreshManager a = builder.tokenStore(storeA).build();
+    a.signIn(Tokens.of(server.access(), server.refresh()));
+    RefreshManager b = builder.tokenStore(storeB).build();
+    Service serviceA = service(a);
+    Service serviceB = service(b);
+
+    redis.stopServer();
+    server.expire();
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(10),
+        () -> {
+          List<CompletableFuture<Integer>> results = new ArrayList<>();
+          results.addAll(calls(serviceA, 5));
+          results.addAll(calls(serviceB, 5));
+          for (CompletableFuture<Integer> result : results) {
+            ExecutionException e =
+                assertThrows(ExecutionException.class, () -> result.get(30, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof IOException, String.valueOf(e.getCause()));
+            assertTrue(
+                causes(e.getCause())
+                    .contains(
+                        "taking the lease test:tokens:two-managers:lease: no answer from Redis"
+                            + " within 250 ms"),
+                causes(e.getCause()));
+          }
+        });
+    assertEquals(0, server.tokenRequests.get(), "no refresh without the lease");
+    assertEquals(Tokens.of("access-0", "refresh-0"), a.currentTokens(), "tokens kept");
+
+    redis.startServer(); // Empty: the managers still hold their tokens in memory.
+    awaitReconnected(storeA);
+    awaitReconnected(storeB);
+    List<CompletableFuture<Integer>> results = new ArrayList<>();
+    results.addAll(calls(serviceA, 5));
+    results.addAll(calls(serviceB, 5));
+    for (CompletableFuture<Integer> result : results) {
+      assertEquals(200, result.get(30, TimeUnit.SECONDS));
+    }
+    assertEquals(1, server.tokenRequests.get());
+    assertEquals(0, server.reusedRefreshTokens.get());
+    assertEquals(Tokens.of("access-1", "refresh-1"), storeA.load());
+  }
+
+  /** Lettuce reconnects each connection by itself; until it has, a load fails in 250 ms. */
+  private static void awaitReconnected(RedisTokenStore store) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        store.load();
+        return;
+      } catch (IOException e) {
+        if (attempt == 20) throw e;
+      }
+    }
+  }
+
+  private RedisTokenStore fastStore() {
+    return RedisTokenStore.builder(redis.connect())
+        .key("test:tokens:two-managers")
+        .timeout(250, TimeUnit.MILLISECONDS)
+        .build();
+  }
+
+  private static String causes(Throwable e) {
+    StringBuilder messages = new StringBuilder();
+    for (Throwable t = e; t != null; t = t.getCause()) messages.append(t).append('\n');
+    return messages.toString();
   }
 
   /** Waits for {@code condition} with a deadline, checking every millisecond. */
