@@ -27,7 +27,13 @@ public abstract class AuthListener {
      * RefreshManager.Builder#clearTokensWhenUnrefreshable(boolean)}, so the tokens were cleared.
      * Without that option the tokens are kept and {@link #onNoRefreshPossible()} is told instead.
      */
-    NO_REFRESH_POSSIBLE
+    NO_REFRESH_POSSIBLE,
+    /**
+     * Another process that shares the {@link SharedTokenStore} signed out: when this process came
+     * to refresh, the store held no tokens. The tokens were cleared here too, rather than refreshed
+     * and saved again, which would sign the other process back in.
+     */
+    SIGNED_OUT_ELSEWHERE
   }
 
   /** {@link RefreshManager#signIn(Tokens)} stored new tokens. */

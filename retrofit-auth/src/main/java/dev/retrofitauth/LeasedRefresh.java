@@ -40,7 +40,7 @@ final class LeasedRefresh {
         return RefreshTask.Result.failed(
             Outcome.FAILED, new InterruptedIOException("the refresh was abandoned"));
       }
-      return refreshHolding(lease, flight.tokens, task, storeFailure);
+      return refreshHolding(lease, flight, task, storeFailure);
     } finally {
       lease.close();
       flight.hold(null);
@@ -49,19 +49,28 @@ final class LeasedRefresh {
   }
 
   private RefreshTask.Result refreshHolding(
-      SharedTokenStore.Lease lease,
-      @Nullable Tokens failed,
-      RefreshTask task,
-      Exception[] storeFailure) {
+      SharedTokenStore.Lease lease, Flight flight, RefreshTask task, Exception[] storeFailure) {
+    Tokens failed = flight.tokens;
     Tokens stored = null;
+    boolean loaded = false;
     try {
       stored = lease.load();
+      loaded = true;
     } catch (IOException | RuntimeException e) {
       storeFailure[0] = e; // A corrupt store is overwritten by the refresh's tokens.
     }
+    if (!task.isCurrent(flight)) {
+      // A sign-in or sign-out replaced the tokens meanwhile; its write waits for this lease.
+      return RefreshTask.Result.failed(
+          Outcome.FAILED, new IOException("a sign-in or sign-out replaced the tokens"));
+    }
     Tokens current = failed;
     // Before this process's own write lands, the store holds tokens that memory already replaced.
-    if (stored != null && !sameAccessToken(stored, failed) && writer.inStep()) {
+    boolean inStep = writer.inStep();
+    if (loaded && stored == null && failed != null && inStep) {
+      return RefreshTask.Result.signedOutElsewhere(store);
+    }
+    if (stored != null && !sameAccessToken(stored, failed) && inStep) {
       if (task.usable(stored)) {
         return RefreshTask.Result.succeeded(stored).saved(); // Another process refreshed.
       }

@@ -28,24 +28,37 @@ final class RefreshTask {
     /** True if a shared store's lease saved it already: the manager writes it no more. */
     final boolean saved;
 
+    /** True if a shared store held no tokens: another process signed out. */
+    final boolean signedOutElsewhere;
+
     private Result(
-        Outcome outcome, @Nullable Tokens tokens, @Nullable IOException failure, boolean saved) {
+        Outcome outcome,
+        @Nullable Tokens tokens,
+        @Nullable IOException failure,
+        boolean saved,
+        boolean signedOutElsewhere) {
       this.outcome = outcome;
       this.tokens = tokens;
       this.failure = failure;
       this.saved = saved;
+      this.signedOutElsewhere = signedOutElsewhere;
     }
 
     static Result succeeded(Tokens tokens) {
-      return new Result(Outcome.SUCCEEDED, tokens, null, false);
+      return new Result(Outcome.SUCCEEDED, tokens, null, false, false);
     }
 
     static Result failed(Outcome outcome, IOException failure) {
-      return new Result(outcome, null, failure, false);
+      return new Result(outcome, null, failure, false, false);
+    }
+
+    static Result signedOutElsewhere(SharedTokenStore store) {
+      IOException failure = new RefreshRejectedException("another process signed out of " + store);
+      return new Result(Outcome.REJECTED, null, failure, true, true);
     }
 
     Result saved() {
-      return new Result(outcome, tokens, failure, true);
+      return new Result(outcome, tokens, failure, true, signedOutElsewhere);
     }
   }
 
@@ -91,6 +104,11 @@ final class RefreshTask {
   boolean canRefresh(@Nullable Tokens current) {
     return source != null
         || (refreshApi != null && current != null && current.refreshToken() != null);
+  }
+
+  /** False once a sign-in or sign-out has replaced the tokens that {@code flight} refreshes. */
+  boolean isCurrent(Flight flight) {
+    return engine.isCurrent(flight);
   }
 
   /** True if tokens come from a {@link TokenSource}: calls without tokens wait for them. */

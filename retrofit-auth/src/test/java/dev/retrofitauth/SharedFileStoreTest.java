@@ -71,6 +71,29 @@ class SharedFileStoreTest {
   }
 
   @Test
+  void signOutInOneManagerSignsTheOtherOutInsteadOfBeingUndoneByItsRefresh() throws Exception {
+    GatedRefreshApi refreshApi = GatedRefreshApi.returning(Tokens.of("new", "r2"));
+    RefreshManager a = manager(refreshApi);
+    RecordingListener listener = new RecordingListener();
+    RefreshManager b =
+        RefreshManager.builder()
+            .tokenStore(TokenStore.file(file))
+            .refreshApi(refreshApi)
+            .addListener(listener)
+            .build();
+
+    a.signOut();
+    Response<String> response = api(b).me().execute();
+
+    assertEquals(401, response.code());
+    assertEquals(0, refreshApi.calls.get());
+    assertNull(b.currentTokens());
+    assertNull(TokenStore.file(file).load()); // Not signed back in by b's refresh.
+    assertEquals(
+        java.util.Collections.singletonList("signedOut SIGNED_OUT_ELSEWHERE"), listener.events);
+  }
+
+  @Test
   void leaseIsExclusiveEvenThroughAnotherPathToTheFile() throws Exception {
     Path link = Files.createSymbolicLink(directory.resolve("link"), directory);
     SharedTokenStore one = (SharedTokenStore) TokenStore.file(file);

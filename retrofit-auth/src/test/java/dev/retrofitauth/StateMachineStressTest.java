@@ -3,7 +3,9 @@ package dev.retrofitauth;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.io.File;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -15,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A randomized stress test of the refresh state machine: threads race 401s, stale 401s, waits
@@ -25,6 +28,11 @@ import org.junit.jupiter.api.Test;
  */
 final class StateMachineStressTest {
   private static final int ROUNDS = Integer.getInteger("retrofitauth.stateMachineRounds", 300);
+
+  /** With a shared file store every write syncs to the disk: fewer rounds. */
+  private static final int SHARED_ROUNDS =
+      Integer.getInteger("retrofitauth.sharedStateMachineRounds", 30);
+
   private static final int THREADS = 4;
   private static final int OPS_PER_THREAD = 40;
   private static final java.util.concurrent.ExecutorService REFRESH_THREADS =
@@ -42,7 +50,22 @@ final class StateMachineStressTest {
         () -> {
           Random seeds = new Random(7);
           for (int round = 0; round < ROUNDS; round++) {
-            runRound(seeds.nextLong(), round % 2 == 1);
+            runRound(seeds.nextLong(), round % 2 == 1, new RecordingStore());
+          }
+        });
+    Await.noDeadlock();
+  }
+
+  /** The same, with every refresh inside a shared file store's lease (LeasedRefresh). */
+  @Test
+  void invariantsHoldWithASharedFileStore(@TempDir Path directory) {
+    assertTimeoutPreemptively(
+        Duration.ofMinutes(15),
+        () -> {
+          Random seeds = new Random(11);
+          for (int round = 0; round < SHARED_ROUNDS; round++) {
+            File file = directory.resolve("tokens-" + round + ".json").toFile();
+            runRound(seeds.nextLong(), round % 2 == 1, TokenStore.file(file));
           }
         });
     Await.noDeadlock();
@@ -74,13 +97,12 @@ final class StateMachineStressTest {
     }
   }
 
-  private static void runRound(long seed, boolean queueMode) throws Exception {
+  private static void runRound(long seed, boolean queueMode, TokenStore store) throws Exception {
     Random random = new Random(seed);
     AtomicInteger issued = new AtomicInteger();
     ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
     AtomicInteger overlaps = new AtomicInteger();
     AtomicInteger signIns = new AtomicInteger();
-    RecordingStore store = new RecordingStore();
     RefreshManager auth =
         RefreshManager.builder()
             .tokenStore(store)
@@ -172,12 +194,20 @@ final class StateMachineStressTest {
     // A refresh saves after it returns: the store catches up with the manager, and stays there.
     Await.until(
         "round " + seed + ": store in step with the manager",
-        () -> java.util.Objects.equals(auth.currentTokens(), store.load()));
+        () -> java.util.Objects.equals(auth.currentTokens(), load(store)));
     for (CountingWaiter w : waiters) {
       assertEquals(1, w.completions.get(), "round " + seed + ": a waiter completed twice");
     }
     assertEquals(
         0, overlaps.get(), "round " + seed + ": one refresh token refreshed twice at once");
+  }
+
+  private static @Nullable Tokens load(TokenStore store) {
+    try {
+      return store.load();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Per-thread randomness for the RefreshApi, which runs on the manager's threads. */

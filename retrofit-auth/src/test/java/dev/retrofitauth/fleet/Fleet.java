@@ -183,8 +183,12 @@ public final class Fleet implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     for (Worker worker : workers) worker.process.destroyForcibly();
-    for (Worker worker : workers) worker.process.waitFor(30, TimeUnit.SECONDS);
+    try {
+      for (Worker worker : workers) worker.process.waitFor(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
