@@ -162,6 +162,18 @@ final class RedisLease implements SharedTokenStore.Lease {
     }
   }
 
+  /** Sends the release of lease {@code id} without waiting for it; never throws. */
+  static void releaseLater(RedisTokenStore store, String id) {
+    try {
+      store
+          .redis
+          .async()
+          .eval(RELEASE, ScriptOutputType.INTEGER, new String[] {store.leaseKey}, id);
+    } catch (RuntimeException ignored) {
+      // The connection is closed: then the SET was not sent either, or ends at its TTL.
+    }
+  }
+
   @Override
   public String toString() {
     return "RedisLease{" + store.leaseKey + (closed.get() ? ", closed" : "") + "}";

@@ -162,9 +162,17 @@ public final class RedisTokenStore implements SharedTokenStore {
     long start = System.nanoTime();
     long backoff = MIN_BACKOFF_MILLIS;
     while (true) {
-      String ok =
-          redis.call(
-              what, redis -> redis.set(leaseKey, id, SetArgs.Builder.nx().px(leaseTtlMillis)));
+      String ok;
+      try {
+        ok =
+            redis.call(
+                what, redis -> redis.set(leaseKey, id, SetArgs.Builder.nx().px(leaseTtlMillis)));
+      } catch (IOException e) {
+        // A hung Redis may still run the SET once it answers again, and hold a lease no one
+        // has. Queued behind it on the same connection, this deletes that lease right after.
+        RedisLease.releaseLater(this, id);
+        throw e;
+      }
       if ("OK".equals(ok)) return new RedisLease(this, id);
       long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
       if (waited >= timeoutMillis) {

@@ -97,4 +97,16 @@ final class RedisDownTest {
           assertEquals(Tokens.of("access-3", "refresh-3"), store.load());
         });
   }
+
+  @Test
+  void leaseTryThatTimedOutOnAHungRedisLeavesNoLeaseBehind() throws Exception {
+    RedisTokenStore other = RedisTokenStore.builder(redis.connect()).key(KEY).build();
+    redis.pause(); // Hung: the SET is sent, and runs once Redis answers again.
+    IOException e = assertThrows(IOException.class, () -> store.lease(10_000));
+    assertEquals(
+        "taking the lease " + KEY + ":lease: no answer from Redis within 250 ms", e.getMessage());
+    redis.resume();
+    store.load(); // Same connection, so its SET and the release queued behind it have run.
+    other.lease(0).close(); // Without that release, a lease no one holds would block for 10 s.
+  }
 }

@@ -122,6 +122,28 @@ final class TestRedis implements AutoCloseable {
     }
   }
 
+  /**
+   * Freezes redis-server ({@code SIGSTOP}): connections stay open but nothing answers, as with a
+   * hung server or a network partition. {@link #resume()} thaws it with its data.
+   */
+  void pause() throws IOException, InterruptedException {
+    signal("-STOP");
+  }
+
+  void resume() throws IOException, InterruptedException {
+    signal("-CONT");
+  }
+
+  private void signal(String signal) throws IOException, InterruptedException {
+    Process kill =
+        new ProcessBuilder("kill", signal, Long.toString(process.pid()))
+            .redirectErrorStream(true)
+            .start();
+    if (!kill.waitFor(20, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new AssertionError("kill " + signal + " failed");
+    }
+  }
+
   /** A new client with its own connection, which {@link #close()} shuts down. */
   StatefulRedisConnection<String, String> connect() {
     RedisClient client = RedisClient.create(resources, RedisURI.create("127.0.0.1", port));
@@ -139,6 +161,7 @@ final class TestRedis implements AutoCloseable {
 
   @Override
   public void close() {
+
     List<RedisClient> toClose;
     synchronized (clients) {
       toClose = new ArrayList<>(clients);

@@ -1,6 +1,7 @@
 package dev.retrofitauth.redis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -165,20 +166,15 @@ final class TwoManagersTest {
 
   @Test
   void redisAwayFailsCallsClearlyWithinTheTimeoutAndTheNextExpiryWorks() throws Exception {
-    RefreshManager.Builder builder =
-        RefreshManager.builder()
-            .refreshApi(refreshApi())
-            .refreshTimeout(5, TimeUnit.SECONDS)
-            .refreshBackoff(0, 0, TimeUnit.MILLISECONDS);
     RedisTokenStore storeA = fastStore();
     RedisTokenStore storeB = fastStore();
-    RefreshManager a = builder.tokenStore(storeA).build();
+    RefreshManager a = fastManager(storeA);
     a.signIn(Tokens.of(server.access(), server.refresh()));
-    RefreshManager b = builder.tokenStore(storeB).build();
+    RefreshManager b = fastManager(storeB);
     Service serviceA = service(a);
     Service serviceB = service(b);
 
-    redis.stopServer();
+    redis.pause(); // Hung: connections stay open, nothing answers.
     server.expire();
     assertTimeoutPreemptively(
         Duration.ofSeconds(10),
@@ -200,10 +196,9 @@ final class TwoManagersTest {
         });
     assertEquals(0, server.tokenRequests.get(), "no refresh without the lease");
     assertEquals(Tokens.of("access-0", "refresh-0"), a.currentTokens(), "tokens kept");
+    assertEquals(Tokens.of("access-0", "refresh-0"), b.currentTokens(), "tokens kept");
 
-    redis.startServer(); // Empty: the managers still hold their tokens in memory.
-    awaitReconnected(storeA);
-    awaitReconnected(storeB);
+    redis.resume();
     List<CompletableFuture<Integer>> results = new ArrayList<>();
     results.addAll(calls(serviceA, 5));
     results.addAll(calls(serviceB, 5));
@@ -213,6 +208,28 @@ final class TwoManagersTest {
     assertEquals(1, server.tokenRequests.get());
     assertEquals(0, server.reusedRefreshTokens.get());
     assertEquals(Tokens.of("access-1", "refresh-1"), storeA.load());
+  }
+
+  /**
+   * Redis without persistence loses the session when it restarts. The manager that comes to refresh
+   * finds the shared store empty and takes that as a sign-out elsewhere.
+   */
+  @Test
+  void redisRestartedEmptySignsTheManagersOut() throws Exception {
+    RedisTokenStore storeA = fastStore();
+    RefreshManager a = fastManager(storeA);
+    a.signIn(Tokens.of(server.access(), server.refresh()));
+    Service serviceA = service(a);
+
+    redis.stopServer();
+    redis.startServer();
+    awaitReconnected(storeA);
+    server.expire();
+    for (CompletableFuture<Integer> result : calls(serviceA, 5)) {
+      assertEquals(401, result.get(30, TimeUnit.SECONDS));
+    }
+    assertEquals(0, server.tokenRequests.get());
+    assertNull(a.currentTokens());
   }
 
   /** Lettuce reconnects each connection by itself; until it has, a load fails in 250 ms. */
@@ -225,6 +242,15 @@ final class TwoManagersTest {
         if (attempt == 20) throw e;
       }
     }
+  }
+
+  private RefreshManager fastManager(RedisTokenStore store) {
+    return RefreshManager.builder()
+        .tokenStore(store)
+        .refreshApi(refreshApi())
+        .refreshTimeout(5, TimeUnit.SECONDS)
+        .refreshBackoff(0, 0, TimeUnit.MILLISECONDS)
+        .build();
   }
 
   private RedisTokenStore fastStore() {
