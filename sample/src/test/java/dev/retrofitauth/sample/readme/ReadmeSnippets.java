@@ -1,0 +1,271 @@
+package dev.retrofitauth.sample.readme;
+
+import com.squareup.moshi.Json;
+import dev.retrofitauth.AuthCallAdapterFactory;
+import dev.retrofitauth.AuthListener;
+import dev.retrofitauth.AuthListener.SignOutReason;
+import dev.retrofitauth.DPoP;
+import dev.retrofitauth.NoAuth;
+import dev.retrofitauth.NoRetry;
+import dev.retrofitauth.QueuedCall;
+import dev.retrofitauth.RefreshApi;
+import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.RefreshRejectedException;
+import dev.retrofitauth.RetryGroup;
+import dev.retrofitauth.RetryPriority;
+import dev.retrofitauth.TokenStore;
+import dev.retrofitauth.Tokens;
+import dev.retrofitauth.micrometer.RetrofitAuthMetrics;
+import dev.retrofitauth.oauth2.OAuth2RefreshApi;
+import dev.retrofitauth.oauth2.OAuth2TokenSource;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.reactivex.rxjava3.core.Single;
+import java.io.File;
+import java.io.IOException;
+import java.security.KeyPair;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import okhttp3.OkHttpClient;
+import retrofit2.Call;
+import retrofit2.Response;
+import retrofit2.Retrofit;
+import retrofit2.adapter.rxjava3.RxJava3CallAdapterFactory;
+import retrofit2.converter.moshi.MoshiConverterFactory;
+import retrofit2.http.Body;
+import retrofit2.http.Field;
+import retrofit2.http.FormUrlEncoded;
+import retrofit2.http.GET;
+import retrofit2.http.POST;
+
+/**
+ * Every {@code java} block of README.md, compiled. Each block is the text between {@code
+ * readme:begin NAME} and {@code readme:end}, which {@link ReadmeTest} compares with the README. The
+ * blocks are fragments: the fields and types here are what they take as given, and each runs inside
+ * a method of its own. google-java-format leaves them as the README shows them.
+ */
+final class ReadmeSnippets {
+  // What the snippets take as given: the app's own types and values.
+  record Credentials(String username, String password) {}
+
+  static final class User {}
+
+  static final class Status {}
+
+  static final class Order {}
+
+  static final class Feed {}
+
+  static String username;
+  static String password;
+  static RefreshApi refreshApi;
+  static RefreshManager auth;
+  static OkHttpClient client;
+  static OkHttpClient okHttpClient;
+  static String secret;
+  static String access;
+  static String refresh;
+  static long expiresInSeconds;
+  static RefreshManager.Clock clock;
+  static KeyPair keyPair;
+  static String issuer;
+  static File configDir;
+  static Executor mainThread;
+  static MeterRegistry registry;
+
+  static void showLoginScreen() {}
+
+  private ReadmeSnippets() {}
+
+  static void quickstart() throws IOException {
+    // readme:begin quickstart
+    class TokenJson {                               // what the token endpoint answers
+      @Json(name = "access_token") String accessToken;
+      @Json(name = "refresh_token") String refreshToken;
+    }
+
+    interface AuthService {                         // the token endpoint
+      @POST("login") Call<TokenJson> login(@Body Credentials credentials);
+      @FormUrlEncoded @POST("oauth/token")
+      Call<TokenJson> refresh(@Field("grant_type") String grantType, @Field("refresh_token") String refreshToken);
+    }
+
+    interface Api {
+      @GET("me") Call<User> me();                   // token attached; 401 -> shared refresh -> one retry
+      @NoRetry @GET("poll") Call<Status> poll();    // token attached; 401 returned as it came
+      @NoAuth @GET("status") Call<Status> status(); // no token; a 401 passes through
+    }
+
+    // The token endpoint gets a second, plain Retrofit. The API's Retrofit (below) is built with
+    // the manager, and the manager needs the token endpoint first, so it cannot be that one.
+    AuthService authService = new Retrofit.Builder()
+        .baseUrl("https://auth.example.com/")
+        .addConverterFactory(MoshiConverterFactory.create())
+        .build()
+        .create(AuthService.class);
+
+    RefreshManager auth = RefreshManager.builder()
+        .tokenStore(TokenStore.inMemory())            // or a persistent store
+        .refreshApi(current -> {                      // your code, or OAuth2RefreshApi (below)
+          Response<TokenJson> r = authService.refresh("refresh_token", current.refreshToken()).execute();
+          if (r.code() == 400 || r.code() == 401) throw new RefreshRejectedException("refresh token revoked");
+          if (!r.isSuccessful()) throw new IOException("refresh failed: HTTP " + r.code());
+          return Tokens.of(r.body().accessToken, r.body().refreshToken);
+        })
+        .build();
+
+    OkHttpClient client = new OkHttpClient.Builder()
+        .addInterceptor(auth.interceptor())           // attaches "Authorization: Bearer ..."
+        .build();
+
+    Retrofit retrofit = new Retrofit.Builder()
+        .baseUrl("https://api.example.com/")
+        .client(client)
+        .addCallAdapterFactory(AuthCallAdapterFactory.create(auth))   // registered first
+        .addConverterFactory(MoshiConverterFactory.create())
+        .build();
+    Api api = retrofit.create(Api.class);
+
+    // Sign in once. From then on every call carries the token, and 401s are handled.
+    TokenJson login = authService.login(new Credentials(username, password)).execute().body();
+    auth.signIn(Tokens.of(login.accessToken, login.refreshToken));
+    User me = api.me().execute().body();
+    // readme:end
+  }
+
+  static void queueMode() {
+    // readme:begin queue-mode
+    RefreshManager auth = RefreshManager.builder()
+        .refreshApi(refreshApi)
+        .queueMode(true)
+        .maxConcurrentRetries(4)      // at most 4 retries on the wire; the next starts when one ends
+        .maxQueuedCalls(500)          // the 501st waiting call fails at once with an IOException
+        .build();
+
+    interface Api {
+      @RetryPriority(10) @POST("checkout") Call<Order> checkout();   // retried before the others
+      @RetryGroup("feed") @GET("feed") Call<Feed> feed();              // cancellable as a group
+    }
+
+    auth.cancelQueued("feed");        // the feed screen closed: each of its calls fails once
+    List<QueuedCall> waiting = auth.queuedCalls();  // method, group, priority, time waited
+    // readme:end
+  }
+
+  static void expiry() {
+    // readme:begin expiry
+    RefreshManager auth = RefreshManager.builder()
+        .refreshApi(refreshApi)
+        .expiryLeeway(30, TimeUnit.SECONDS)
+        .clock(clock)                 // injectable; tests move time without sleeping
+        .build();
+
+    auth.signIn(Tokens.of(access, refresh, System.currentTimeMillis() + expiresInSeconds * 1000));
+    // readme:end
+  }
+
+  static void oauth2() {
+    // readme:begin oauth2-refresh-api
+    RefreshApi refreshApi = OAuth2RefreshApi.builder()
+        .tokenEndpoint("https://auth.example.com/oauth/token")
+        .clientId("my-app")
+        .clientSecret(secret)         // sent as client_secret_basic, unless:
+        .clientAuthentication(OAuth2RefreshApi.ClientAuthentication.CLIENT_SECRET_POST)
+        .scope("read write")          // optional
+        .client(okHttpClient)         // optional; its copy drops retrofit-auth's interceptor
+        .build();
+    // readme:end
+  }
+
+  static void tokenSource() {
+    // readme:begin token-source
+    RefreshManager auth = RefreshManager.builder()
+        .tokenSource(OAuth2TokenSource.clientCredentials()
+            .issuer("https://auth.example.com")          // discovery, or .tokenEndpoint(url)
+            .clientId("reporting-job").clientSecret(secret) // or .privateKey(key, keyId)
+            .scope("reports:read").build())
+        .build();                                         // no signIn(): the first call acquires
+    // readme:end
+  }
+
+  static void refreshWhen() {
+    // readme:begin refresh-when
+    RefreshManager auth = RefreshManager.builder()
+        .refreshApi(refreshApi)
+        .refreshWhen(response -> response.code() == 403
+            && response.body().string().contains("\"code\":\"token_expired\""))
+        .build();
+    // readme:end
+  }
+
+  static void dpop() {
+    // readme:begin dpop
+    DPoP dpop = DPoP.of(keyPair);                  // or DPoP.generate(), or DPoP.of(publicKey, signer)
+    RefreshManager auth = RefreshManager.builder()
+        .dpop(dpop)
+        .refreshApi(OAuth2RefreshApi.builder().issuer(issuer).clientId("app").dpop(dpop).build())
+        .build();
+    // readme:end
+  }
+
+  static void fileStore() {
+    // readme:begin file-store
+    RefreshManager auth = RefreshManager.builder()
+        .tokenStore(TokenStore.file(new File(configDir, "tokens.json")))
+        .refreshApi(refreshApi)
+        .build();                     // loads the file once
+    // readme:end
+  }
+
+  static void listener() {
+    // readme:begin listener
+    RefreshManager auth = RefreshManager.builder()
+        .refreshApi(refreshApi)
+        .addListener(new AuthListener() {
+          @Override public void onSignedOut(SignOutReason reason) {
+            mainThread.execute(() -> showLoginScreen()); // listeners run on the manager's threads
+          }
+        })
+        .build();
+    // readme:end
+  }
+
+  static void metrics() {
+    // readme:begin metrics
+    RetrofitAuthMetrics.create(auth, Tags.of("manager", "payments")).bindTo(registry);
+    // readme:end
+  }
+
+  static void worksWith() {
+    // readme:begin works-with
+    interface Api {
+      @GET("me") Call<User> me();
+      @GET("me") CompletableFuture<User> meFuture();
+      @GET("me") Single<User> meSingle();
+    }
+
+    Retrofit retrofit = new Retrofit.Builder()
+        .baseUrl("https://api.example.com/")
+        .client(client)
+        .addCallAdapterFactory(AuthCallAdapterFactory.create(auth))     // first...
+        .addCallAdapterFactory(RxJava3CallAdapterFactory.create())      // ...then the others
+        .build();
+    // readme:end
+  }
+
+  static void imageLoaders() {
+    // readme:begin plain-okhttp
+    // Image loaders and other plain OkHttp calls share the same refresh.
+    RefreshManager auth = RefreshManager.builder()
+        .addAllowedOrigin("https://images.example.com/")   // origins outside any Retrofit base URL
+        .refreshApi(refreshApi)
+        .build();
+    OkHttpClient client = new OkHttpClient.Builder()
+        .addInterceptor(auth.interceptor())
+        .authenticator(auth.authenticator())
+        .build();
+    // readme:end
+  }
+}

@@ -1,0 +1,81 @@
+package dev.retrofitauth.sample.readme
+
+import dev.retrofitauth.RefreshApi
+import dev.retrofitauth.Tokens
+import kotlinx.coroutines.runBlocking
+import retrofit2.Response
+import retrofit2.http.Field
+import retrofit2.http.FormUrlEncoded
+import retrofit2.http.GET
+import retrofit2.http.POST
+
+// Every `kotlin` block of README.md, compiled: the text between `readme:begin NAME` and
+// `readme:end`, which ReadmeTest compares with the README. What the blocks take as given is
+// declared around them.
+
+class TokenResponse(val accessToken: String, val refreshToken: String?)
+
+fun TokenResponse.toTokens(): Tokens = Tokens.of(accessToken, refreshToken)
+
+interface TokenService {
+  @FormUrlEncoded
+  @POST("oauth/token")
+  suspend fun refresh(@Field("refresh_token") refreshToken: String): TokenResponse
+}
+
+class User
+
+fun suspendRefreshApi(tokenService: TokenService): RefreshApi {
+  // readme:begin kotlin-refresh-api
+  val refreshApi = RefreshApi { current ->
+    runBlocking { tokenService.refresh(current.refreshToken()!!).toTokens() } // a suspend Retrofit call
+  }
+  // readme:end
+  return refreshApi
+}
+
+object SuspendApi {
+  // readme:begin kotlin-suspend-api
+  interface Api {
+    @GET("me") suspend fun me(): User                 // a final 401 throws HttpException
+    @GET("me") suspend fun meResponse(): Response<User>
+  }
+  // readme:end
+}
+
+/**
+ * Just enough of Gradle's Kotlin DSL for the README's build script to compile: this checks its
+ * syntax and the shape of its calls, not that Gradle resolves it.
+ */
+class GradleBuildScript {
+  class Repositories {
+    fun mavenLocal() {}
+
+    fun mavenCentral() {}
+  }
+
+  class Dependencies {
+    fun implementation(@Suppress("UNUSED_PARAMETER") notation: String) {}
+  }
+
+  fun repositories(block: Repositories.() -> Unit) = Repositories().block()
+
+  fun dependencies(block: Dependencies.() -> Unit) = Dependencies().block()
+}
+
+fun GradleBuildScript.download() {
+  // readme:begin gradle-download
+  repositories {
+    mavenLocal()      // retrofit-auth, installed as above
+    mavenCentral()
+  }
+
+  dependencies {
+    implementation("dev.retrofitauth:retrofit-auth:0.1.0-SNAPSHOT")
+    implementation("com.squareup.retrofit2:retrofit:3.0.0")
+    implementation("com.squareup.retrofit2:converter-moshi:3.0.0")   // or another converter
+    // OkHttp 5 instead of the 4.12 that Retrofit brings (Gradle picks okhttp-jvm by itself):
+    // implementation("com.squareup.okhttp3:okhttp:5.3.2")
+  }
+  // readme:end
+}
