@@ -122,12 +122,14 @@ public final class Benchmarks {
                 .run()
             : new ArrayList<RunResult>();
     report.jmh.addAll(results);
-    out.println("## 1. Per-call overhead (JMH, ops/ms, same run)");
-    out.println();
-    out.println(
-        "| call | bare Retrofit | + header interceptor | with retrofit-auth | auth / bare |"
-            + " auth / header | alloc bare / header / auth (B/op) |");
-    out.println("|---|---|---|---|---|---|---|");
+    if (config.jmh) {
+      out.println("## 1. Per-call overhead (JMH, ops/ms, same run)");
+      out.println();
+      out.println(
+          "| call | bare Retrofit | + header interceptor | with retrofit-auth | auth / bare |"
+              + " auth / header | alloc bare / header / auth (B/op) |");
+      out.println("|---|---|---|---|---|---|---|");
+    }
     for (String kind : config.jmh ? new String[] {"Execute", "Enqueue"} : new String[0]) {
       RunResult bare = find(results, "bare" + kind);
       RunResult header = find(results, "header" + kind);
