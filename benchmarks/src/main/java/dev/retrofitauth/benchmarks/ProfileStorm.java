@@ -29,7 +29,13 @@ public final class ProfileStorm {
         try (Contender contender =
             authenticator
                 ? new Contender.OkHttpAuthenticator(server, calls)
-                : new Contender.RetrofitAuth(server, calls, maxConcurrentRetries, kind)) {
+                : new Contender.RetrofitAuth(
+                    server,
+                    calls,
+                    maxConcurrentRetries,
+                    maxConcurrentRetries == 0
+                        ? "retrofit-auth (single flight)"
+                        : "retrofit-auth (queue mode, " + maxConcurrentRetries + " at once)")) {
           Storm.Result r = Storm.run(server, contender, calls, false, false, 50, 5);
           System.out.printf(
               "%s, %s: %d ok, %d refresh, %d 401s, %d ms, %d threads started, %d peak threads"
