@@ -39,7 +39,15 @@ public final class Benchmarks {
     long apiDelayMillis = 5;
     int memoryCalls = 10_000;
     int memoryRuns = 3;
+
+    /** The storm sizes of the rows against the Authenticator way: small, middle, large. */
+    int[] versusCalls = {100, 1_000, 10_000};
+
+    int versusSamples = 3;
     boolean jmh = true;
+
+    /** Sections 2, 3 and 5; false runs section 4 alone. */
+    boolean storms = true;
 
     static Config quick() {
       Config c = new Config();
@@ -54,6 +62,8 @@ public final class Benchmarks {
       c.apiDelayMillis = 1;
       c.memoryCalls = 200;
       c.memoryRuns = 1;
+      c.versusCalls = new int[] {10, 20, 40};
+      c.versusSamples = 1;
       return c;
     }
   }
@@ -62,7 +72,8 @@ public final class Benchmarks {
   static final class Report {
     final List<RunResult> jmh = new ArrayList<>();
     final List<Storm.Result> storms = new ArrayList<>();
-    double bytesPerWaitingCall;
+    final List<Versus.Row> versus = new ArrayList<>();
+    double bytesPerWaitingCall = Double.NaN;
   }
 
   private Benchmarks() {}
@@ -70,8 +81,13 @@ public final class Benchmarks {
   public static void main(String[] args) throws Exception {
     boolean quick = args.length > 0 && args[0].equals("--quick");
     Config config = quick ? Config.quick() : new Config();
-    // --storms: sections 2 to 4 only, to compare refresh storms before and after a change.
+    // --storms: sections 2 to 5 only, to compare refresh storms before and after a change.
     if (args.length > 0 && args[0].equals("--storms")) config.jmh = false;
+    // --versus: section 4 only, the storm rows against the Authenticator way.
+    if (args.length > 0 && args[0].equals("--versus")) {
+      config.jmh = false;
+      config.storms = false;
+    }
     run(config, System.out);
   }
 
@@ -106,12 +122,14 @@ public final class Benchmarks {
                 .run()
             : new ArrayList<RunResult>();
     report.jmh.addAll(results);
-    out.println("## 1. Per-call overhead (JMH, ops/ms, same run)");
-    out.println();
-    out.println(
-        "| call | bare Retrofit | + header interceptor | with retrofit-auth | auth / bare |"
-            + " auth / header | alloc bare / header / auth (B/op) |");
-    out.println("|---|---|---|---|---|---|---|");
+    if (config.jmh) {
+      out.println("## 1. Per-call overhead (JMH, ops/ms, same run)");
+      out.println();
+      out.println(
+          "| call | bare Retrofit | + header interceptor | with retrofit-auth | auth / bare |"
+              + " auth / header | alloc bare / header / auth (B/op) |");
+      out.println("|---|---|---|---|---|---|---|");
+    }
     for (String kind : config.jmh ? new String[] {"Execute", "Enqueue"} : new String[0]) {
       RunResult bare = find(results, "bare" + kind);
       RunResult header = find(results, "header" + kind);
@@ -152,110 +170,167 @@ public final class Benchmarks {
     }
     out.println();
 
-    // 2 and 3. Storms.
+    // 2, 3 and 4. Storms.
     try (StormServer server = new StormServer(config.tokenDelayMillis, config.apiDelayMillis)) {
-      List<BiFunction<StormServer, Integer, Contender>> contenders = new ArrayList<>();
-      contenders.add((s, n) -> new Contender.RetrofitAuth(s, n, false));
-      contenders.add((s, n) -> new Contender.RetrofitAuth(s, n, true));
-      contenders.add(Contender.OkHttpAuthenticator::new);
-      contenders.add(Contender.Naive::new);
-      out.printf(
-          Locale.ROOT,
-          "## 2. Refresh storms (token endpoint %d ms, API %d ms; ideal = %d ms)%n%n",
-          config.tokenDelayMillis,
-          config.apiDelayMillis,
-          config.tokenDelayMillis + config.apiDelayMillis);
-      // Warm every contender's code paths first, so that no contender pays for the JIT alone.
-      PrintStream nowhere = new PrintStream(new java.io.ByteArrayOutputStream());
-      for (int round = 0; round < 2; round++) {
-        for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
-          int n = config.warmupStorm;
-          storm(nowhere, server, factory.apply(server, n), n, round == 1, false, config);
-        }
-      }
-      out.println(
-          "| storm | contender | ok | refreshes | 401s | wall (ms) | wall / ideal | peak threads added | blocked on refresh | peak calls waiting |");
-      out.println("|---|---|---|---|---|---|---|---|---|---|");
-      for (int n : config.asyncStorms) {
-        for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
-          report.storms.add(storm(out, server, factory.apply(server, n), n, false, false, config));
-        }
-      }
-      for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
-        report.storms.add(
-            storm(
-                out,
-                server,
-                factory.apply(server, config.syncStorm),
-                config.syncStorm,
-                true,
-                false,
-                config));
-      }
-      int proactive = config.asyncStorms[config.asyncStorms.length > 1 ? 1 : 0];
-      for (BiFunction<StormServer, Integer, Contender> factory : contenders.subList(0, 3)) {
-        report.storms.add(
-            storm(out, server, factory.apply(server, proactive), proactive, false, true, config));
-      }
-      // OkHttp's default dispatcher (64 requests, 5 per host): calls queue inside it.
-      report.storms.add(
-          storm(
-              out,
-              server,
-              new Contender.RetrofitAuth(server, 0, "retrofit-auth, default dispatcher"),
-              proactive,
-              Storm.Start.EXPIRED,
-              config));
-      report.storms.add(
-          storm(
-              out,
-              server,
-              Contender.OkHttpAuthenticator.withDefaultDispatcher(server),
-              proactive,
-              Storm.Start.EXPIRED,
-              config));
-      // A scheduled expiry that is known ahead: one background refresh, nobody waits.
-      report.storms.add(
-          storm(
-              out,
-              server,
-              new Contender.RetrofitAuth(server, proactive, "retrofit-auth (refresh ahead)"),
-              proactive,
-              Storm.Start.EXPIRY_AHEAD,
-              config));
-      // A cold start: a service that has no token yet. The Authenticator way starts with a dead
-      // one, so that its first calls' 401s fetch it, which is how it is usually written.
-      report.storms.add(
-          storm(
-              out,
-              server,
-              new Contender.RetrofitAuthSource(server, proactive),
-              proactive,
-              false,
-              false,
-              config));
-      report.storms.add(
-          storm(
-              out,
-              server,
-              new Contender.OkHttpAuthenticator(server, proactive, "OkHttp Authenticator (cold)"),
-              proactive,
-              false,
-              false,
-              config));
-      out.println();
+      if (config.storms) storms(config, out, server, report);
+      versus(config, out, server, report);
     }
+    if (!config.storms) return report;
 
-    // 4. Memory.
+    // 5. Memory.
     report.bytesPerWaitingCall = Memory.bytesPerWaitingCall(config.memoryCalls, config.memoryRuns);
     out.printf(
         Locale.ROOT,
-        "## 4. Memory per waiting call%n%n%d async calls parked on an open refresh retain %.0f bytes"
+        "## 5. Memory per waiting call%n%n%d async calls parked on an open refresh retain %.0f bytes"
             + " each above the same bare Retrofit calls (average of %d runs).%n",
         config.memoryCalls,
         report.bytesPerWaitingCall,
         config.memoryRuns);
     return report;
+  }
+
+  /** Sections 2 and 3: every contender in every storm. */
+  private static void storms(Config config, PrintStream out, StormServer server, Report report)
+      throws Exception {
+    List<BiFunction<StormServer, Integer, Contender>> contenders = new ArrayList<>();
+    contenders.add((s, n) -> new Contender.RetrofitAuth(s, n, false));
+    contenders.add((s, n) -> new Contender.RetrofitAuth(s, n, true));
+    contenders.add(Contender.OkHttpAuthenticator::new);
+    contenders.add(Contender.Naive::new);
+    out.printf(
+        Locale.ROOT,
+        "## 2. Refresh storms (token endpoint %d ms, API %d ms; ideal = %d ms)%n%n",
+        config.tokenDelayMillis,
+        config.apiDelayMillis,
+        config.tokenDelayMillis + config.apiDelayMillis);
+    // Warm every contender's code paths first, so that no contender pays for the JIT alone.
+    PrintStream nowhere = new PrintStream(new java.io.ByteArrayOutputStream());
+    for (int round = 0; round < 2; round++) {
+      for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
+        int n = config.warmupStorm;
+        storm(nowhere, server, factory.apply(server, n), n, round == 1, false, config);
+      }
+    }
+    out.println(
+        "| storm | contender | ok | refreshes | 401s | wall (ms) | wall / ideal | peak threads added |"
+            + " blocked on refresh | peak calls waiting | threads started |");
+    out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (int n : config.asyncStorms) {
+      for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
+        report.storms.add(storm(out, server, factory.apply(server, n), n, false, false, config));
+      }
+    }
+    for (BiFunction<StormServer, Integer, Contender> factory : contenders) {
+      report.storms.add(
+          storm(
+              out,
+              server,
+              factory.apply(server, config.syncStorm),
+              config.syncStorm,
+              true,
+              false,
+              config));
+    }
+    int proactive = config.asyncStorms[config.asyncStorms.length > 1 ? 1 : 0];
+    for (BiFunction<StormServer, Integer, Contender> factory : contenders.subList(0, 3)) {
+      report.storms.add(
+          storm(out, server, factory.apply(server, proactive), proactive, false, true, config));
+    }
+    // OkHttp's default dispatcher (64 requests, 5 per host): calls queue inside it.
+    report.storms.add(
+        storm(
+            out,
+            server,
+            new Contender.RetrofitAuth(server, 0, "retrofit-auth, default dispatcher"),
+            proactive,
+            Storm.Start.EXPIRED,
+            config));
+    report.storms.add(
+        storm(
+            out,
+            server,
+            Contender.OkHttpAuthenticator.withDefaultDispatcher(server),
+            proactive,
+            Storm.Start.EXPIRED,
+            config));
+    // A scheduled expiry that is known ahead: one background refresh, nobody waits.
+    report.storms.add(
+        storm(
+            out,
+            server,
+            new Contender.RetrofitAuth(server, proactive, "retrofit-auth (refresh ahead)"),
+            proactive,
+            Storm.Start.EXPIRY_AHEAD,
+            config));
+    // A cold start: a service that has no token yet. The Authenticator way starts with a dead
+    // one, so that its first calls' 401s fetch it, which is how it is usually written.
+    report.storms.add(
+        storm(
+            out,
+            server,
+            new Contender.RetrofitAuthSource(server, proactive),
+            proactive,
+            false,
+            false,
+            config));
+    report.storms.add(
+        storm(
+            out,
+            server,
+            new Contender.OkHttpAuthenticator(server, proactive, "OkHttp Authenticator (cold)"),
+            proactive,
+            false,
+            false,
+            config));
+    out.println();
+  }
+
+  /** Section 4: the storm rows, retrofit-auth against the Authenticator way. */
+  private static void versus(Config config, PrintStream out, StormServer server, Report report)
+      throws Exception {
+    int[] n = config.versusCalls;
+    // Both contenders' code paths are compiled before the first sample.
+    for (int round = 0; round < 2; round++) {
+      Versus.run(
+          server,
+          "warm-up",
+          "",
+          config.warmupStorm,
+          true,
+          0,
+          1,
+          config.tokenDelayMillis,
+          config.apiDelayMillis);
+    }
+    out.printf(
+        Locale.ROOT,
+        "## 4. Storm wall time against the Authenticator way (median of %d, same run)%n%n",
+        config.versusSamples);
+    Versus.printHeader(out);
+    Object[][] rows = {
+      {n[0] + " async, cold", "≤ 1.0", n[0], true, 0},
+      {n[1] + " async, cold", "≤ 0.8", n[1], true, 0},
+      {n[1] + " async, warm", "≤ 0.8", n[1], false, 0},
+      {n[2] + " async, cold", "≤ 1.0", n[2], true, 0},
+      // The same storm with the retries paced: queue mode, 64 at once (a builder setting).
+      {n[2] + " async, cold, queue mode, 64 retries at once", "", n[2], true, 64},
+    };
+    for (Object[] row : rows) {
+      Versus.Row r =
+          Versus.run(
+              server,
+              (String) row[0],
+              (String) row[1],
+              (Integer) row[2],
+              (Boolean) row[3],
+              (Integer) row[4],
+              config.versusSamples,
+              config.tokenDelayMillis,
+              config.apiDelayMillis);
+      report.versus.add(r);
+      Versus.print(out, r);
+    }
+    out.println();
   }
 
   private static Storm.Result storm(
@@ -302,7 +377,7 @@ public final class Benchmarks {
           Storm.run(server, c, n, sync, start, config.tokenDelayMillis, config.apiDelayMillis);
       out.printf(
           Locale.ROOT,
-          "| %s | %s | %d/%d | %d | %d | %d | %.2f | %d | %d | %d |%n",
+          "| %s | %s | %d/%d | %d | %d | %d | %.2f | %d | %d | %d | %d |%n",
           r.mode,
           r.contender,
           r.succeeded,
@@ -313,7 +388,8 @@ public final class Benchmarks {
           r.wallRatio,
           r.peakThreads,
           r.blockedThreads,
-          r.peakWaiting);
+          r.peakWaiting,
+          r.threadsStarted);
       out.flush();
       return r;
     }

@@ -6,6 +6,7 @@ import dev.retrofitauth.Tokens;
 import java.io.IOException;
 import java.util.Collections;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import okhttp3.Authenticator;
 import okhttp3.Dispatcher;
 import okhttp3.Interceptor;
@@ -90,36 +91,39 @@ abstract class Contender implements AutoCloseable {
   /** retrofit-auth, in single-flight or queue mode. */
   static final class RetrofitAuth extends Contender {
     final RefreshManager auth;
-    private final java.util.concurrent.atomic.AtomicLong offset;
+    private final AtomicLong offset;
 
     RetrofitAuth(StormServer server, int maxRequests, boolean queueMode) {
       this(
           server,
           maxRequests,
-          queueMode,
-          new java.util.concurrent.atomic.AtomicLong(),
+          queueMode ? Integer.MAX_VALUE : 0,
           queueMode ? "retrofit-auth (queue mode)" : "retrofit-auth (single flight)");
     }
 
     RetrofitAuth(StormServer server, int maxRequests, String name) {
-      this(server, maxRequests, false, new java.util.concurrent.atomic.AtomicLong(), name);
+      this(server, maxRequests, 0, name);
+    }
+
+    /**
+     * {@code maxConcurrentRetries} 0 is single-flight mode; any other value is queue mode with at
+     * most that many retries running at once.
+     */
+    RetrofitAuth(StormServer server, int maxRequests, int maxConcurrentRetries, String name) {
+      this(server, maxRequests, maxConcurrentRetries, new AtomicLong(), name);
     }
 
     private RetrofitAuth(
         StormServer server,
         int maxRequests,
-        boolean queueMode,
-        java.util.concurrent.atomic.AtomicLong offset,
+        int maxConcurrentRetries,
+        AtomicLong offset,
         String name) {
-      this(server, maxRequests, manager(server, queueMode, offset), offset, name);
+      this(server, maxRequests, manager(server, maxConcurrentRetries, offset), offset, name);
     }
 
     private RetrofitAuth(
-        StormServer server,
-        int maxRequests,
-        RefreshManager auth,
-        java.util.concurrent.atomic.AtomicLong offset,
-        String name) {
+        StormServer server, int maxRequests, RefreshManager auth, AtomicLong offset, String name) {
       super(
           name,
           // Where a thread parks until the refresh ends: a synchronous call, or the authenticator.
@@ -141,11 +145,14 @@ abstract class Contender implements AutoCloseable {
     }
 
     private static RefreshManager manager(
-        StormServer server, boolean queueMode, java.util.concurrent.atomic.AtomicLong offset) {
+        StormServer server, int maxConcurrentRetries, AtomicLong offset) {
       OkHttpClient tokenClient = h2c(8).build();
-      return RefreshManager.builder()
-          .clock(() -> System.currentTimeMillis() + offset.get())
-          .queueMode(queueMode)
+      RefreshManager.Builder builder =
+          RefreshManager.builder().clock(() -> System.currentTimeMillis() + offset.get());
+      if (maxConcurrentRetries > 0) {
+        builder.queueMode(true).maxConcurrentRetries(maxConcurrentRetries);
+      }
+      return builder
           .addAllowedOrigin(server.url("/").toString())
           .refreshApi(
               current -> {

@@ -7,8 +7,7 @@ import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -36,6 +35,17 @@ final class Storm {
 
     /** The most calls that waited for a refresh at once, for a contender that can tell. */
     int peakWaiting;
+
+    /** Threads started during the storm, by anyone in the JVM (the server's included). */
+    long threadsStarted;
+
+    /** When the last call was enqueued or started, from the storm's start. */
+    long enqueuedMillis;
+
+    /**
+     * When the token endpoint got the first refresh request, from the storm's start; -1 if none.
+     */
+    long firstRefreshMillis = -1;
   }
 
   /** How the token stands when the storm starts. */
@@ -82,7 +92,8 @@ final class Storm {
       long tokenDelayMillis,
       long apiDelayMillis)
       throws Exception {
-    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
+    scheduler.prestartAllCoreThreads(); // Not counted among the threads the storm starts.
     AtomicInteger blocked = new AtomicInteger(-1);
     // Halfway through the first refresh, count the threads that wait for it.
     Runnable onFirstRefresh =
@@ -144,6 +155,7 @@ final class Storm {
       }
     }
     sampler.start();
+    long startedBefore = threads.getTotalStartedThreadCount();
     long startNanos = System.nanoTime();
     if (sync) {
       go.countDown();
@@ -167,8 +179,10 @@ final class Storm {
                 });
       }
     }
+    long enqueued = System.nanoTime() - startNanos;
     if (!done.await(5, TimeUnit.MINUTES)) throw new AssertionError(contender.name + " hung");
     long wall = System.nanoTime() - startNanos;
+    long started = threads.getTotalStartedThreadCount() - startedBefore;
     sampler.join();
     for (Thread caller : callers) caller.join();
     scheduler.shutdown();
@@ -194,6 +208,12 @@ final class Storm {
     result.peakThreads = peak.get() - baseline;
     result.blockedThreads = Math.max(0, blocked.get());
     result.peakWaiting = peakWaiting.get();
+    result.threadsStarted = started;
+    result.enqueuedMillis = TimeUnit.NANOSECONDS.toMillis(enqueued);
+    long firstRefresh = server.firstRefreshNanos;
+    if (firstRefresh != 0) {
+      result.firstRefreshMillis = TimeUnit.NANOSECONDS.toMillis(firstRefresh - startNanos);
+    }
     return result;
   }
 

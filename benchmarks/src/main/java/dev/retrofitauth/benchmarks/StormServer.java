@@ -30,6 +30,11 @@ final class StormServer implements AutoCloseable {
 
   private volatile Runnable onFirstRefresh = () -> {};
 
+  /**
+   * When the first refresh request of the run arrived, from {@link System#nanoTime()}; 0 if none.
+   */
+  volatile long firstRefreshNanos;
+
   StormServer(long tokenDelayMillis, long apiDelayMillis) throws IOException {
     this.tokenDelayMillis = tokenDelayMillis;
     this.apiDelayMillis = apiDelayMillis;
@@ -40,7 +45,10 @@ final class StormServer implements AutoCloseable {
           public MockResponse dispatch(RecordedRequest request) {
             if (request.getPath().startsWith("/token")) {
               int n = refreshes.incrementAndGet();
-              if (n == 1) onFirstRefresh.run();
+              if (n == 1) {
+                firstRefreshNanos = System.nanoTime();
+                onFirstRefresh.run();
+              }
               validAccess = "access-" + n;
               return new MockResponse()
                   .setBody(validAccess + " refresh-" + n)
@@ -74,6 +82,7 @@ final class StormServer implements AutoCloseable {
     stillValid = "none";
     validAccess = "expired-" + System.nanoTime();
     refreshes.set(0);
+    firstRefreshNanos = 0;
     unauthorized.set(0);
     apiRequests.set(0);
     this.onFirstRefresh = onFirstRefresh;

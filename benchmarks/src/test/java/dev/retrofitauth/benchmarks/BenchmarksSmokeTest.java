@@ -47,6 +47,20 @@ final class BenchmarksSmokeTest {
       }
     }
     assertEquals(16, report.storms.size());
+    // Section 4: the rows (100 and 1,000 cold, 1,000 warm, 10,000, 10,000 paced).
+    assertEquals(5, report.versus.size(), output);
+    for (Versus.Row row : report.versus) {
+      assertEquals(1, row.auth.size(), row.label + "\n" + output);
+      assertEquals(1, row.authenticator.size(), row.label + "\n" + output);
+      for (Storm.Result r : row.auth) {
+        assertEquals(r.calls, r.succeeded, row.label + " lost calls\n" + output);
+        assertEquals(1, r.refreshes, row.label + "\n" + output);
+      }
+      for (Storm.Result r : row.authenticator) {
+        assertEquals(r.calls, r.succeeded, row.label + " lost calls\n" + output);
+      }
+    }
+    assertTrue(output.contains("| 20 async, warm |"), output);
     assertFalse(Double.isNaN(report.bytesPerWaitingCall));
   }
 }
