@@ -164,8 +164,11 @@ final class FileTokenStore implements SharedTokenStore {
       write(tokens, revisionNow() + 1L);
       return;
     }
-    try (SharedTokenStore.Lease lease = FileLease.take(this, guard, WRITE_WAIT_MILLIS)) {
+    SharedTokenStore.Lease lease = FileLease.take(this, guard, WRITE_WAIT_MILLIS);
+    try {
       write(tokens, revisionNow() + 1L);
+    } finally {
+      lease.close();
     }
   }
 

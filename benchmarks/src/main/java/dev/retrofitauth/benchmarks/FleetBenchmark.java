@@ -4,6 +4,12 @@ import dev.retrofitauth.TokenStore;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.fleet.Fleet;
 import dev.retrofitauth.fleet.FleetServer;
+import dev.retrofitauth.redis.FleetRedisStore;
+import dev.retrofitauth.redis.RedisTokenStore;
+import dev.retrofitauth.redis.TestRedis;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,11 +24,11 @@ import java.util.Locale;
  * the wait the lease adds, and the window between the token endpoint's answer and the save.
  *
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar dev.retrofitauth.benchmarks.FleetBenchmark
- * java -cp ... FleetBenchmark class:dev.retrofitauth.redis.SomeFactory:redis://host:port/0
+ * java -cp benchmarks/target/benchmarks.jar dev.retrofitauth.benchmarks.FleetBenchmark        # a file
+ * java -cp benchmarks/target/benchmarks.jar dev.retrofitauth.benchmarks.FleetBenchmark redis  # Redis
  * </pre>
  *
- * <p>The argument is the workers' store (see {@code FleetWorker}); the default is a token file.
+ * <p>With {@code redis} it starts a redis-server of its own (the one the Redis module's tests use).
  */
 public final class FleetBenchmark {
   public static void main(String[] args) throws Exception {
@@ -30,60 +36,79 @@ public final class FleetBenchmark {
     int calls = 200;
     int expiries = 20;
     Path directory = Files.createTempDirectory("fleet");
-    String store = args.length > 0 ? args[0] : null;
-    if (store == null) {
+    boolean redis = args.length > 0 && args[0].equals("redis");
+    TestRedis server = redis ? TestRedis.start() : null;
+    String store;
+    if (server != null) {
+      store = "class:" + FleetRedisStore.class.getName() + ":" + server.port + ",fleet,10000";
+      RedisClient client = RedisClient.create(RedisURI.create("127.0.0.1", server.port));
+      try (StatefulRedisConnection<String, String> connection = client.connect()) {
+        RedisTokenStore.builder(connection).key("fleet").build().save(first());
+      } finally {
+        client.shutdown();
+      }
+    } else {
       File file = directory.resolve("tokens.json").toFile();
-      TokenStore.file(file).save(Tokens.of("access-0", "refresh-0"));
+      TokenStore.file(file).save(first());
       store = "file:" + file;
     }
     List<Integer> refreshesPerExpiry = new ArrayList<>();
     List<Long> waits = new ArrayList<>();
     List<Long> windows = new ArrayList<>();
     int failed = 0;
+    List<String> failures = new ArrayList<>();
     int reused;
-    try (FleetServer server = new FleetServer("access-0", "refresh-0");
+    try (FleetServer tokenServer = new FleetServer("access-0", "refresh-0");
         Fleet fleet =
             new Fleet(
                 processes,
                 directory.toFile(),
-                server.url("/").toString(),
+                tokenServer.url("/").toString(),
                 store,
                 Integer.toString(calls),
                 "refresh")) {
       fleet.round(); // Warm: connections and classes.
       for (int expiry = 0; expiry < expiries; expiry++) {
-        int before = server.refreshes();
-        server.expireAccessToken();
+        int before = tokenServer.refreshes();
+        tokenServer.expireAccessToken();
         for (Fleet.Round round : fleet.round()) {
           failed += round.failed;
+          if (round.failed > 0) failures.add(round.worker + ": " + round.firstFailure);
           waits.addAll(round.leaseWaitMicros);
           windows.addAll(round.windowMicros);
         }
-        refreshesPerExpiry.add(server.refreshes() - before);
+        refreshesPerExpiry.add(tokenServer.refreshes() - before);
       }
-      reused = server.reusedRefreshTokens();
+      reused = tokenServer.reusedRefreshTokens();
+    } finally {
+      if (server != null) server.close();
     }
     System.out.printf(
         Locale.ROOT,
         "fleet: %d processes x %d calls, %d expiries, store %s%n"
             + "  refreshes per expiry across the fleet: %s%n"
-            + "  refresh tokens presented twice: %d; failed calls: %d of %d%n"
+            + "  refresh tokens presented twice: %d; failed calls: %d of %d %s%n"
             + "  lease wait: p50 %.1f ms, p99 %.1f ms (%d leases)%n"
             + "  answer-to-save window: p50 %.2f ms, p99 %.2f ms (%d refreshes)%n",
         processes,
         calls,
         expiries,
-        store.startsWith("file:") ? "file" : store,
+        redis ? "Redis" : "file",
         refreshesPerExpiry,
         reused,
         failed,
         processes * calls * expiries,
+        failures.isEmpty() ? "" : failures,
         percentile(waits, 50) / 1000.0,
         percentile(waits, 99) / 1000.0,
         waits.size(),
         percentile(windows, 50) / 1000.0,
         percentile(windows, 99) / 1000.0,
         windows.size());
+  }
+
+  private static Tokens first() {
+    return Tokens.of("access-0", "refresh-0");
   }
 
   private static long percentile(List<Long> values, int percent) {

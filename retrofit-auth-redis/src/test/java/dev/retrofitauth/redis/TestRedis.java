@@ -29,10 +29,10 @@ import java.util.concurrent.TimeUnit;
  * if one is on PATH, or else the binary that {@code com.github.codemonstur:embedded-redis} ships
  * for this platform. No persistence; its log stays in memory and shows only in a failure message.
  */
-final class TestRedis implements AutoCloseable {
+public final class TestRedis implements AutoCloseable {
   private static final String READY = "Ready to accept connections";
 
-  final int port;
+  public final int port;
   // Reconnects every 10 ms while the server is away, so that a test need not wait for Lettuce's
   // growing backoff.
   private final ClientResources resources =
@@ -46,7 +46,7 @@ final class TestRedis implements AutoCloseable {
   }
 
   /** A free port can be taken by another process before redis-server binds it: rare, and loud. */
-  static TestRedis start() throws IOException {
+  public static TestRedis start() throws IOException {
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
