@@ -163,9 +163,6 @@ final class SoakTest {
             System.gc();
             int threads = libraryAndTestThreads();
             long heap = memory.getHeapMemoryUsage().getUsed();
-            System.out.printf(
-                "soak: %d cycles x %d calls; threads %d -> %d; heap %d KiB -> %d KiB%n",
-                CYCLES, CALLS, warmThreads[0], threads, warmHeap[0] / 1024, heap / 1024);
             assertTrue(
                 threads <= warmThreads[0] + 4,
                 threads + " threads vs " + warmThreads[0] + ": " + threadsByName());
