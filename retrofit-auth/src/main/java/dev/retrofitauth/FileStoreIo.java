@@ -50,8 +50,10 @@ interface FileStoreIo<T> {
   FileChannel openLockFile() throws IOException;
 
   /**
-   * Names the token file, the same way in every store of this process that names it by the same
-   * path. Reads nothing from the disk.
+   * Names the token file the same way in every store of this process that uses it, whatever path
+   * leads there, so that they share one guard: a second lock from this process on the same file
+   * fails instead of waiting, and closing its channel could release the first one's lock. Resolves
+   * the directory's real path if it exists.
    */
   String identity();
 

@@ -126,7 +126,12 @@ final class FileStoreLegacy implements FileStoreIo<File> {
 
   @Override
   public String identity() {
-    return file.getPath();
+    try {
+      // One name for every spelling of the directory (/data/data/pkg and /data/user/0/pkg).
+      return new File(directory.getCanonicalFile(), file.getName()).getPath();
+    } catch (IOException | SecurityException e) {
+      return file.getPath(); // No directory yet.
+    }
   }
 
   @Override

@@ -214,7 +214,12 @@ final class FileStoreNio implements FileStoreIo<Path> {
 
   @Override
   public String identity() {
-    return file.normalize().toString();
+    try {
+      // One name for every spelling of the directory (links, /var and /private/var, ...).
+      return directory.toRealPath().resolve(name).toString();
+    } catch (IOException | SecurityException e) {
+      return file.normalize().toString(); // No directory yet.
+    }
   }
 
   @Override

@@ -51,13 +51,22 @@ final class LeasedRefresh {
   private RefreshTask.Result refreshHolding(
       SharedTokenStore.Lease lease, Flight flight, RefreshTask task, Exception[] storeFailure) {
     Tokens failed = flight.tokens;
-    Tokens stored = null;
-    boolean loaded = false;
+    Tokens stored;
     try {
       stored = lease.load();
-      loaded = true;
     } catch (IOException | RuntimeException e) {
-      storeFailure[0] = e; // A corrupt store is overwritten by the refresh's tokens.
+      // Not knowing what the store holds, refreshing could present a refresh token that another
+      // process has used already. A store that stays unreadable (corrupt, or encrypted with
+      // another key) is replaced by the next sign-in.
+      IOException failure =
+          new IOException(
+              "could not read "
+                  + store
+                  + " under its lease, so no refresh was made: "
+                  + e.getClass().getSimpleName(),
+              e);
+      storeFailure[0] = failure;
+      return RefreshTask.Result.failed(Outcome.FAILED, failure);
     }
     if (!task.isCurrent(flight)) {
       // A sign-in or sign-out replaced the tokens meanwhile; its write waits for this lease.
@@ -67,7 +76,7 @@ final class LeasedRefresh {
     Tokens current = failed;
     // Before this process's own write lands, the store holds tokens that memory already replaced.
     boolean inStep = writer.inStep();
-    if (loaded && stored == null && failed != null && inStep) {
+    if (stored == null && failed != null && inStep) {
       return RefreshTask.Result.signedOutElsewhere(store);
     }
     if (stored != null && !sameAccessToken(stored, failed) && inStep) {
@@ -85,23 +94,22 @@ final class LeasedRefresh {
       storeFailure[0] = e instanceof IOException ? e : threw((RuntimeException) e, "save()");
       return result;
     }
-    // The lease ran out, or someone wrote in between: whatever is stored now is newer.
-    IOException refused =
-        new IOException(
-            store
-                + " refused the refreshed tokens: the lease had ended or the stored tokens had"
-                + " changed; the stored ones are used");
-    storeFailure[0] = refused;
-    Tokens now = null;
-    try {
-      now = store.load();
+    // The lease ended (past its TTL, or the refresh was abandoned), or someone wrote in between.
+    // The server may have rotated already: take the lease again rather than drop the tokens.
+    try (SharedTokenStore.Lease again = store.lease(leaseTimeoutMillis)) {
+      Tokens now = again.load();
+      if (now == null) return RefreshTask.Result.signedOutElsewhere(store);
+      if (!sameAccessToken(now, failed) && !sameAccessToken(now, current)) {
+        return RefreshTask.Result.succeeded(now).saved(); // Another process's newer tokens win.
+      }
+      if (again.save(result.tokens)) return result.saved();
     } catch (IOException | RuntimeException e) {
-      refused.addSuppressed(e);
+      storeFailure[0] =
+          new IOException(store + " refused the refreshed tokens, and saving them again failed", e);
+      return result; // Kept in memory; the manager saves them outside the lease.
     }
-    if (now != null && !sameAccessToken(now, failed) && !sameAccessToken(now, current)) {
-      return RefreshTask.Result.succeeded(now).saved();
-    }
-    return RefreshTask.Result.failed(Outcome.FAILED, refused);
+    storeFailure[0] = new IOException(store + " refused the refreshed tokens twice");
+    return result;
   }
 
   private IOException threw(RuntimeException e, String method) {

@@ -32,8 +32,10 @@ import org.jspecify.annotations.Nullable;
 public interface SharedTokenStore extends TokenStore {
   /**
    * Takes this session's lease, waiting at most {@code timeoutMillis} for another holder to release
-   * it; {@code Long.MAX_VALUE} waits as long as it takes. A lease that its holder does not release,
-   * because the process died or hangs, ends by itself after a time the store sets (its TTL).
+   * it; {@code Long.MAX_VALUE} waits as long as it takes. A lease whose process dies ends by
+   * itself: a file's lock when the operating system closes the process's files, a Redis lease at
+   * its TTL. A manager whose refresh hangs closes the lease when it abandons the refresh, at twice
+   * the refresh timeout; with no refresh timeout, a hung refresh keeps the lease.
    *
    * @throws java.io.InterruptedIOException if the thread is interrupted while it waits, or the
    *     lease was not free in time.

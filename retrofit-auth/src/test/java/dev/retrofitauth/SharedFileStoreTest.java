@@ -36,6 +36,7 @@ import retrofit2.converter.scalars.ScalarsConverterFactory;
 class SharedFileStoreTest {
   @TempDir Path directory;
   private final ExecutorService executor = Executors.newCachedThreadPool();
+  private final ExecutorService refreshThread = Executors.newSingleThreadExecutor();
   private ApiServer server;
   private File file;
 
@@ -49,6 +50,7 @@ class SharedFileStoreTest {
   @AfterEach
   void tearDown() throws IOException {
     executor.shutdownNow();
+    refreshThread.shutdownNow();
     server.close();
   }
 
@@ -144,25 +146,13 @@ class SharedFileStoreTest {
   void abandonedRefreshReleasesTheLeaseAndItsLateTokensAreRefused() throws Exception {
     CountDownLatch hung = new CountDownLatch(1);
     CountDownLatch entered = new CountDownLatch(1);
-    RefreshApi stuck =
-        current -> {
-          entered.countDown();
-          while (true) {
-            try {
-              if (hung.await(30, TimeUnit.SECONDS)) return Tokens.of("late", "r-late");
-              throw new AssertionError("never released");
-            } catch (InterruptedException ignored) {
-              // A RefreshApi that ignores the abandonment's interrupt.
-            }
-          }
-        };
-    RecordingListener listener = new RecordingListener();
     RefreshManager a =
         RefreshManager.builder()
             .tokenStore(TokenStore.file(file))
-            .refreshApi(stuck)
+            .refreshApi(hangsIgnoringInterrupts(entered, hung, Tokens.of("late", "r-late")))
+            .refreshExecutor(refreshThread)
             .refreshTimeout(Duration.ofMillis(200))
-            .addListener(listener)
+            .refreshBackoff(0, 0, TimeUnit.MILLISECONDS) // The next 401 may refresh at once.
             .build();
     GatedRefreshApi refreshApi = GatedRefreshApi.returning(Tokens.of("new", "r2"));
     RefreshManager b = manager(refreshApi);
@@ -175,12 +165,54 @@ class SharedFileStoreTest {
     assertThrows(Exception.class, () -> timesOut.get(30, TimeUnit.SECONDS));
 
     hung.countDown();
-    Await.until("a's late save is refused", () -> listener.events.contains("storeFailed"));
-    assertTrue(
-        listener.causes.stream()
-            .anyMatch(cause -> cause.getMessage().contains("refused the refreshed tokens")),
-        listener.causes.toString());
-    assertEquals(Tokens.of("new", "r2"), TokenStore.file(file).load());
+    refreshThread.submit(() -> {}).get(30, TimeUnit.SECONDS); // a's late refresh has ended.
+    assertEquals(Tokens.of("new", "r2"), TokenStore.file(file).load()); // Not replaced by "late".
+    assertEquals("ok /api/me", api(a).me().execute().body()); // a adopts b's tokens.
+    assertEquals(1, refreshApi.calls.get());
+  }
+
+  @Test
+  void abandonedRefreshThatNobodyOvertookSavesItsLateTokensInsteadOfDroppingThem()
+      throws Exception {
+    CountDownLatch hung = new CountDownLatch(1);
+    CountDownLatch entered = new CountDownLatch(1);
+    RefreshManager a =
+        RefreshManager.builder()
+            .tokenStore(TokenStore.file(file))
+            .refreshApi(hangsIgnoringInterrupts(entered, hung, Tokens.of("new", "r-late")))
+            .refreshExecutor(refreshThread)
+            .refreshTimeout(Duration.ofMillis(200))
+            .refreshBackoff(0, 0, TimeUnit.MILLISECONDS) // The next 401 may refresh at once.
+            .build();
+
+    Future<Response<String>> timesOut = executor.submit(() -> api(a).me().execute());
+    assertTrue(entered.await(30, TimeUnit.SECONDS));
+    assertThrows(Exception.class, () -> timesOut.get(30, TimeUnit.SECONDS));
+    // Free once a abandons its refresh (at twice the timeout) and closes its lease.
+    ((SharedTokenStore) TokenStore.file(file)).lease(30_000).close();
+    hung.countDown(); // The refresh returns after its lease was closed.
+
+    refreshThread.submit(() -> {}).get(30, TimeUnit.SECONDS); // a's late refresh has ended.
+
+    // The server rotated r1 to r-late: the tokens are in the store, not dropped with the flight.
+    assertEquals(Tokens.of("new", "r-late"), TokenStore.file(file).load());
+    assertEquals("ok /api/me", api(a).me().execute().body()); // Adopted: no second refresh.
+  }
+
+  /** A RefreshApi that hangs until {@code hung} opens, ignoring the abandonment's interrupt. */
+  private static RefreshApi hangsIgnoringInterrupts(
+      CountDownLatch entered, CountDownLatch hung, Tokens late) {
+    return current -> {
+      entered.countDown();
+      while (true) {
+        try {
+          if (hung.await(30, TimeUnit.SECONDS)) return late;
+          throw new AssertionError("never released");
+        } catch (InterruptedException ignored) {
+          // Goes on waiting.
+        }
+      }
+    };
   }
 
   @Test
@@ -216,20 +248,26 @@ class SharedFileStoreTest {
   }
 
   @Test
-  void corruptSharedFileIsReportedAndOverwrittenByTheRefresh() throws Exception {
+  void unreadableSharedFileStopsTheRefreshUntilASignInWritesItAgain() throws Exception {
     RecordingListener listener = new RecordingListener();
+    GatedRefreshApi refreshApi = GatedRefreshApi.returning(Tokens.of("new", "r2"));
     RefreshManager a =
         RefreshManager.builder()
             .tokenStore(TokenStore.file(file))
-            .refreshApi(GatedRefreshApi.returning(Tokens.of("new", "r2")))
+            .refreshApi(refreshApi)
             .addListener(listener)
             .build();
     Files.write(file.toPath(), "{\"version\":1,\"acc".getBytes(StandardCharsets.UTF_8));
 
-    assertEquals("ok /api/me", api(a).me().execute().body());
+    IOException failure = assertThrows(IOException.class, () -> api(a).me().execute());
 
+    assertTrue(
+        String.valueOf(failure.getCause()).contains("could not read"), String.valueOf(failure));
+    assertEquals(0, refreshApi.calls.get()); // Which refresh token is the newest is unknown.
+    assertTrue(listener.events.contains("storeFailed"), listener.events.toString());
+    a.signIn(Tokens.of("new", "r2"));
     assertEquals(Tokens.of("new", "r2"), TokenStore.file(file).load());
-    assertEquals(1, listener.events.stream().filter("storeFailed"::equals).count());
+    assertEquals("ok /api/me", api(a).me().execute().body());
   }
 
   private RefreshManager manager(RefreshApi refreshApi) {

@@ -137,7 +137,8 @@ final class LeaseTest {
 
   @Test
   void leaseMayOverwriteAValueItCannotRead() throws IOException {
-    // The manager refreshes after a load that failed, and saves over the corrupt value.
+    // Whoever holds the lease may replace a value nobody can read (the manager does not: it
+    // stops refreshing until a sign-in writes the store).
     RedisTokenStore a = process(10_000);
     raw.hset(key, "tokens", "{corrupt");
     raw.hset(key, "version", "7");
