@@ -57,6 +57,12 @@ final class RefreshTask {
       return new Result(Outcome.REJECTED, null, failure, true, true);
     }
 
+    AuthListener.SignOutReason signOutReason() {
+      return signedOutElsewhere
+          ? AuthListener.SignOutReason.SIGNED_OUT_ELSEWHERE
+          : AuthListener.SignOutReason.REFRESH_REJECTED;
+    }
+
     Result saved() {
       return new Result(outcome, tokens, failure, true, signedOutElsewhere);
     }
@@ -108,7 +114,7 @@ final class RefreshTask {
 
   /** False once a sign-in or sign-out has replaced the tokens that {@code flight} refreshes. */
   boolean isCurrent(Flight flight) {
-    return engine.isCurrent(flight);
+    return engine.session.isCurrent(flight.generation);
   }
 
   /** True if tokens come from a {@link TokenSource}: calls without tokens wait for them. */

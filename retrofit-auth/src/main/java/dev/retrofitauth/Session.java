@@ -52,6 +52,13 @@ final class Session {
     return generation;
   }
 
+  /** False once a sign-in, sign-out or refresh has replaced the tokens of {@code generation}. */
+  boolean isCurrent(long generation) {
+    synchronized (lock) {
+      return generation == this.generation;
+    }
+  }
+
   /** Takes the tokens the store held when the manager was built, as the first generation. */
   void restore(@Nullable Tokens loaded) {
     assert Thread.holdsLock(lock);

@@ -242,10 +242,7 @@ final class SingleFlight {
     if (outcome == Outcome.SUCCEEDED) {
       listeners.refreshed();
     } else if (outcome == Outcome.REJECTED) {
-      listeners.signedOut(
-          result.signedOutElsewhere
-              ? AuthListener.SignOutReason.SIGNED_OUT_ELSEWHERE
-              : AuthListener.SignOutReason.REFRESH_REJECTED);
+      listeners.signedOut(result.signOutReason());
     } else if (failedNow != null) {
       listeners.refreshFailed(failedNow);
     }
@@ -347,13 +344,6 @@ final class SingleFlight {
    * Gives up on {@code late}, which has run for twice the refresh timeout: the next 401 may start a
    * new refresh, and whatever {@code late} returns is ignored.
    */
-  /** False once a sign-in or sign-out has replaced the tokens that {@code flight} refreshes. */
-  boolean isCurrent(Flight flight) {
-    synchronized (lock) {
-      return flight.generation == session.generation();
-    }
-  }
-
   void abandon(Flight late) {
     synchronized (lock) {
       if (late.state != Flight.State.TIMED_OUT) return;
