@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.BiFunction;
 import org.openjdk.jmh.profile.GCProfiler;
-import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.format.OutputFormatFactory;
@@ -131,9 +130,9 @@ public final class Benchmarks {
       out.println("|---|---|---|---|---|---|---|");
     }
     for (String kind : config.jmh ? new String[] {"Execute", "Enqueue"} : new String[0]) {
-      RunResult bare = find(results, "bare" + kind);
-      RunResult header = find(results, "header" + kind);
-      RunResult auth = find(results, "auth" + kind);
+      RunResult bare = JmhResults.find(results, "bare" + kind);
+      RunResult header = JmhResults.find(results, "header" + kind);
+      RunResult auth = JmhResults.find(results, "auth" + kind);
       double bareScore = bare.getPrimaryResult().getScore();
       double headerScore = header.getPrimaryResult().getScore();
       double authScore = auth.getPrimaryResult().getScore();
@@ -149,13 +148,13 @@ public final class Benchmarks {
           auth.getPrimaryResult().getScoreError(),
           authScore / bareScore,
           authScore / headerScore,
-          allocation(bare),
-          allocation(header),
-          allocation(auth));
+          JmhResults.allocation(bare),
+          JmhResults.allocation(header),
+          JmhResults.allocation(auth));
     }
     if (config.jmh) {
-      RunResult bare = find(results, "bareExecute");
-      RunResult dpop = find(results, "dpopExecute");
+      RunResult bare = JmhResults.find(results, "bareExecute");
+      RunResult dpop = JmhResults.find(results, "dpopExecute");
       double dpopScore = dpop.getPrimaryResult().getScore();
       out.printf(
           Locale.ROOT,
@@ -165,8 +164,8 @@ public final class Benchmarks {
           dpopScore,
           dpop.getPrimaryResult().getScoreError(),
           dpopScore / bare.getPrimaryResult().getScore(),
-          allocation(bare),
-          allocation(dpop));
+          JmhResults.allocation(bare),
+          JmhResults.allocation(dpop));
     }
     out.println();
 
@@ -393,17 +392,5 @@ public final class Benchmarks {
       out.flush();
       return r;
     }
-  }
-
-  private static RunResult find(Collection<RunResult> results, String method) {
-    for (RunResult result : results) {
-      if (result.getParams().getBenchmark().endsWith("." + method)) return result;
-    }
-    throw new AssertionError("no result for " + method);
-  }
-
-  private static double allocation(RunResult result) {
-    Result<?> norm = result.getSecondaryResults().get("gc.alloc.rate.norm");
-    return norm != null ? norm.getScore() : Double.NaN;
   }
 }

@@ -18,8 +18,6 @@ import dev.retrofitauth.Tokens;
 import dev.retrofitauth.micrometer.RetrofitAuthMetrics;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi;
 import dev.retrofitauth.oauth2.OAuth2TokenSource;
-import dev.retrofitauth.redis.RedisTokenStore;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.reactivex.rxjava3.core.Single;
@@ -30,7 +28,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import javax.crypto.SecretKey;
 import okhttp3.OkHttpClient;
 import retrofit2.Call;
 import retrofit2.Response;
@@ -219,20 +216,6 @@ final class ReadmeSnippets {
         .tokenStore(TokenStore.file(new File(configDir, "tokens.json")))
         .refreshApi(refreshApi)
         .build();                     // loads the file once
-    // readme:end
-  }
-
-  static void fleetRedis(
-      StatefulRedisConnection<String, String> connection, SecretKey aesKey, RefreshApi refreshApi) {
-    // readme:begin fleet-redis
-    RedisTokenStore store = RedisTokenStore.builder(connection)  // a Lettuce connection you own
-        .key("billing:tokens:acme")           // one key per session, under your prefix
-        .encryptionKey("2026-11", aesKey)      // optional: AES-GCM, since a shared Redis has readers
-        .build();
-    RefreshManager auth = RefreshManager.builder()
-        .tokenStore(store)
-        .refreshApi(refreshApi)                // or .tokenSource(clientCredentials)
-        .build();
     // readme:end
   }
 

@@ -25,6 +25,12 @@ final class ReadmeTest {
   private static final Path README = MODULE.resolve("../README.md").normalize();
   private static final Path JAVA_SNIPPETS =
       MODULE.resolve("src/test/java/dev/retrofitauth/sample/readme/ReadmeSnippets.java");
+
+  /** The Redis module's snippet compiles there: the sample does not depend on Redis. */
+  private static final Path REDIS_SNIPPETS =
+      MODULE.resolve(
+          "../retrofit-auth-redis/src/test/java/dev/retrofitauth/redis/ReadmeSnippets.java");
+
   private static final Path KOTLIN_SNIPPETS =
       MODULE.resolve("src/test/kotlin/dev/retrofitauth/sample/readme/ReadmeSnippets.kt");
 
@@ -110,6 +116,7 @@ final class ReadmeTest {
   static List<Snippet> snippets() throws IOException {
     List<Snippet> snippets = new ArrayList<>();
     snippets.addAll(snippets("java", JAVA_SNIPPETS));
+    snippets.addAll(snippets("java", REDIS_SNIPPETS));
     snippets.addAll(snippets("kotlin", KOTLIN_SNIPPETS));
     return snippets;
   }
