@@ -17,26 +17,30 @@ import retrofit2.Invocation;
  * so the calling thread waits for the refresh.
  */
 final class AuthAuthenticator implements Authenticator, AuthComponent {
-  private final RefreshManager manager;
+  private final Engine engine;
+  private final Unauthorized unauthorized;
+  private final MethodPolicy.Cache policies;
 
-  AuthAuthenticator(RefreshManager manager) {
-    this.manager = manager;
+  AuthAuthenticator(Engine engine, Unauthorized unauthorized, MethodPolicy.Cache policies) {
+    this.engine = engine;
+    this.unauthorized = unauthorized;
+    this.policies = policies;
   }
 
   @Override
   public @Nullable Request authenticate(@Nullable Route route, Response response)
       throws IOException {
     Request sent = response.request();
-    MethodPolicy policy = manager.policies.get(sent.tag(Invocation.class));
-    String sentHeader = Unauthorized.sentHeader(response, policy, manager);
+    MethodPolicy policy = policies.get(sent.tag(Invocation.class));
+    String sentHeader = unauthorized.tokenToRefresh(response, policy);
     if (sentHeader == null) return null;
 
     Latch waiter = new Latch(policy);
-    manager.engine.onUnauthorized(sentHeader, waiter);
+    engine.onUnauthorized(sentHeader, waiter);
     if (!waiter.await()) return null;
-    String header = manager.engine.session.header();
+    String header = engine.header();
     if (header == null) return null;
-    manager.countRetry();
+    engine.countRetry();
     return sent.newBuilder().header(AuthInterceptor.AUTHORIZATION, header).build();
   }
 
@@ -56,9 +60,9 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
     }
 
     @Override
-    void proceed(@Nullable RetryQueue slot) {
+    void proceed(@Nullable Runnable retryEnded) {
       // OkHttp sends the retry itself, out of the queue's sight: give its slot back at once.
-      if (slot != null) slot.retryFinished();
+      if (retryEnded != null) retryEnded.run();
       retry = true;
       done.countDown();
     }
@@ -76,7 +80,7 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
 
     boolean await() throws IOException {
       // OkHttp sends the retry itself, after we return: nothing to end after a release.
-      awaitRelease(done, manager.engine, () -> {});
+      engine.awaitRelease(this, done, () -> {});
       IOException e = failure;
       if (e != null && e.getCause() instanceof InterruptedIOException && onOkHttpThread()) {
         // The likeliest reason, named: the refresh waits for the dispatcher slot we hold.

@@ -25,8 +25,9 @@ final class AuthCall<T> implements Call<T> {
         AtomicIntegerFieldUpdater.newUpdater(AuthCall.class, "delivered");
   }
 
-  private final RefreshManager manager;
-  private final SingleFlight engine;
+  private final Engine engine;
+  private final Unauthorized unauthorized;
+  private final MethodPolicy.Cache policies;
   private final Call<T> delegate;
   private final MethodPolicy.Slot slot;
 
@@ -37,9 +38,15 @@ final class AuthCall<T> implements Call<T> {
   private @Nullable Callback<T> callback;
   private boolean executed; // Guarded by this.
 
-  AuthCall(RefreshManager manager, Call<T> delegate, MethodPolicy.Slot slot) {
-    this.manager = manager;
-    this.engine = manager.engine;
+  AuthCall(
+      Engine engine,
+      Unauthorized unauthorized,
+      MethodPolicy.Cache policies,
+      Call<T> delegate,
+      MethodPolicy.Slot slot) {
+    this.engine = engine;
+    this.unauthorized = unauthorized;
+    this.policies = policies;
     this.delegate = delegate;
     this.slot = slot;
     this.attempt = delegate;
@@ -63,7 +70,7 @@ final class AuthCall<T> implements Call<T> {
       }
     }
     if (response == null) response = send(delegate);
-    String sentHeader = Unauthorized.sentHeader(response.raw(), policy, manager);
+    String sentHeader = unauthorized.tokenToRefresh(response.raw(), policy);
     if (sentHeader == null) return response;
 
     BlockingWaiter afterUnauthorized = new BlockingWaiter(true, policy);
@@ -72,7 +79,7 @@ final class AuthCall<T> implements Call<T> {
     cancelIfCanceled(afterUnauthorized);
     if (!afterUnauthorized.await()) return response;
     if (afterUnauthorized.response != null) return afterUnauthorized.response;
-    manager.countRetry();
+    engine.countRetry();
     return send(delegate.clone());
   }
 
@@ -93,7 +100,7 @@ final class AuthCall<T> implements Call<T> {
       start(delegate, MethodPolicy.DEFAULT, false, null);
       return;
     }
-    if (engine.task.isRefreshThread()) {
+    if (engine.onRefreshThread()) {
       // The RefreshApi enqueued this call. Run it here: the refresh thread may block, while on
       // OkHttp's dispatcher it could wait forever for a slot that calls waiting for this very
       // refresh hold (auth.authenticator() parks them there).
@@ -120,16 +127,17 @@ final class AuthCall<T> implements Call<T> {
 
   /**
    * Sends {@code call} on OkHttp's dispatcher. {@code first} is true for the call's first attempt,
-   * which may still be refreshed and retried; {@code retrySlot} is the queue-mode slot it holds.
+   * which may still be refreshed and retried; in queue mode it holds a retry slot, and {@code
+   * retryEnded} gives it back.
    */
   private void start(
-      Call<T> call, MethodPolicy policy, boolean first, @Nullable RetryQueue retrySlot) {
+      Call<T> call, MethodPolicy policy, boolean first, @Nullable Runnable retryEnded) {
     use(call)
         .enqueue(
             new Callback<T>() {
               @Override
               public void onResponse(Call<T> call, Response<T> response) {
-                if (retrySlot != null) retrySlot.retryFinished();
+                if (retryEnded != null) retryEnded.run();
                 try {
                   checkInterceptor(response);
                 } catch (IllegalStateException e) {
@@ -137,7 +145,7 @@ final class AuthCall<T> implements Call<T> {
                   return;
                 }
                 String sentHeader =
-                    first ? Unauthorized.sentHeader(response.raw(), policy, manager) : null;
+                    first ? unauthorized.tokenToRefresh(response.raw(), policy) : null;
                 if (sentHeader == null) {
                   deliverResponse(response);
                   return;
@@ -150,7 +158,7 @@ final class AuthCall<T> implements Call<T> {
 
               @Override
               public void onFailure(Call<T> call, Throwable t) {
-                if (retrySlot != null) retrySlot.retryFinished();
+                if (retryEnded != null) retryEnded.run();
                 deliverFailure(t);
               }
             });
@@ -183,7 +191,7 @@ final class AuthCall<T> implements Call<T> {
     } catch (RuntimeException e) {
       return null;
     }
-    MethodPolicy policy = manager.policies.get(request.tag(Invocation.class));
+    MethodPolicy policy = policies.get(request.tag(Invocation.class));
     policy.wrapped = true;
     slot.policy = policy;
     return policy;
@@ -193,7 +201,7 @@ final class AuthCall<T> implements Call<T> {
     okhttp3.Response network = response.raw().networkResponse();
     if (network != null
         && network.request().tag(AuthMark.class) == null
-        && engine.session.header() != null) {
+        && engine.header() != null) {
       throw new IllegalStateException(
           "The request was sent without passing through auth.interceptor(). Add it to the "
               + "OkHttpClient that Retrofit uses: new OkHttpClient.Builder()"
@@ -202,7 +210,7 @@ final class AuthCall<T> implements Call<T> {
   }
 
   private void cancelIfCanceled(Waiter waiter) {
-    if (canceled && engine.cancel(waiter)) waiter.fail(new IOException("Canceled"));
+    if (canceled) engine.cancel(waiter, new IOException("Canceled"));
   }
 
   private synchronized void markExecuted() {
@@ -230,7 +238,7 @@ final class AuthCall<T> implements Call<T> {
 
   @Override
   public AuthCall<T> clone() {
-    return new AuthCall<>(manager, delegate.clone(), slot);
+    return new AuthCall<>(engine, unauthorized, policies, delegate.clone(), slot);
   }
 
   @Override
@@ -262,8 +270,8 @@ final class AuthCall<T> implements Call<T> {
     }
 
     @Override
-    void proceed(@Nullable RetryQueue slot) {
-      if (slot == null) {
+    void proceed(@Nullable Runnable retryEnded) {
+      if (retryEnded == null) {
         retry = true;
         done.countDown();
         return;
@@ -271,7 +279,7 @@ final class AuthCall<T> implements Call<T> {
       // Queue mode: the queue sends the call, on OkHttp's dispatcher, and the caller waits for it.
       Call<T> call = delegate;
       if (sent) {
-        manager.countRetry();
+        engine.countRetry();
         call = delegate.clone();
       }
       use(call)
@@ -279,7 +287,7 @@ final class AuthCall<T> implements Call<T> {
               new Callback<T>() {
                 @Override
                 public void onResponse(Call<T> call, Response<T> r) {
-                  slot.retryFinished();
+                  retryEnded.run();
                   response = r;
                   retry = true;
                   done.countDown();
@@ -287,7 +295,7 @@ final class AuthCall<T> implements Call<T> {
 
                 @Override
                 public void onFailure(Call<T> call, Throwable t) {
-                  slot.retryFinished();
+                  retryEnded.run();
                   failure = t;
                   done.countDown();
                 }
@@ -310,7 +318,7 @@ final class AuthCall<T> implements Call<T> {
      * false to return the response the caller already has.
      */
     boolean await() throws IOException {
-      awaitRelease(done, engine, AuthCall.this::cancel);
+      engine.awaitRelease(this, done, AuthCall.this::cancel);
       // The latch's happens-before edge makes the fields written before countDown() visible.
       Throwable t = failure;
       if (t instanceof IOException) throw (IOException) t;
@@ -333,12 +341,12 @@ final class AuthCall<T> implements Call<T> {
     }
 
     @Override
-    void proceed(@Nullable RetryQueue slot) {
+    void proceed(@Nullable Runnable retryEnded) {
       if (sent) {
-        manager.countRetry();
-        start(delegate.clone(), policy, false, slot);
+        engine.countRetry();
+        start(delegate.clone(), policy, false, retryEnded);
       } else {
-        start(delegate, policy, true, slot);
+        start(delegate, policy, true, retryEnded);
       }
     }
 

@@ -43,7 +43,7 @@ public final class AuthCallAdapterFactory extends CallAdapter.Factory {
   public @Nullable CallAdapter<?, ?> get(
       Type returnType, Annotation[] annotations, Retrofit retrofit) {
     checkOrder(retrofit);
-    manager.origins.factoryServes(retrofit.baseUrl());
+    manager.servedBy(retrofit.baseUrl());
     CallAdapter<?, ?> next;
     try {
       next = retrofit.nextCallAdapter(this, returnType, annotations);
@@ -63,16 +63,10 @@ public final class AuthCallAdapterFactory extends CallAdapter.Factory {
       if (factory == this) return;
       String name = factory.getClass().getName();
       if (name.startsWith("retrofit2.adapter.")) {
-        throw new IllegalStateException(orderMessage(factory.getClass().getSimpleName()));
+        throw new IllegalStateException(
+            MethodPolicy.notWrappedMessage(factory.getClass().getSimpleName()));
       }
     }
-  }
-
-  static String orderMessage(String before) {
-    return "AuthCallAdapterFactory must be added before "
-        + before
-        + ": call addCallAdapterFactory(AuthCallAdapterFactory.create(auth)) first, "
-        + "otherwise the calls it adapts are never refreshed on 401.";
   }
 
   @Override
@@ -99,7 +93,7 @@ public final class AuthCallAdapterFactory extends CallAdapter.Factory {
 
     @Override
     public T adapt(Call<R> call) {
-      return next.adapt(new AuthCall<>(manager, call, slot));
+      return next.adapt(manager.wrap(call, slot));
     }
   }
 }

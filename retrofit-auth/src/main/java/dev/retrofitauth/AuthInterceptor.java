@@ -20,10 +20,23 @@ import retrofit2.Invocation;
 final class AuthInterceptor implements Interceptor, AuthComponent {
   static final String AUTHORIZATION = "Authorization";
 
-  private final RefreshManager manager;
+  private final Engine engine;
+  private final MethodPolicy.Cache policies;
+  private final Origins origins;
+  private final @Nullable DPoP dpop;
+  private final @Nullable RefreshRule refreshRule;
 
-  AuthInterceptor(RefreshManager manager) {
-    this.manager = manager;
+  AuthInterceptor(
+      Engine engine,
+      MethodPolicy.Cache policies,
+      Origins origins,
+      @Nullable DPoP dpop,
+      @Nullable RefreshRule refreshRule) {
+    this.engine = engine;
+    this.policies = policies;
+    this.origins = origins;
+    this.dpop = dpop;
+    this.refreshRule = refreshRule;
   }
 
   @Override
@@ -38,7 +51,7 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
     }
     Request request = chain.request();
     Invocation invocation = request.tag(Invocation.class);
-    MethodPolicy policy = manager.policies.get(invocation);
+    MethodPolicy policy = policies.get(invocation);
     String header = headerFor(request, invocation, policy);
     if (header == null) {
       return chain.proceed(request.newBuilder().tag(AuthMark.class, AuthMark.WITHHELD).build());
@@ -56,12 +69,12 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
         && policy.wrapped
         && !policy.noRetry
         && canResend(request) // AuthCall retries no one-shot body.
-        && manager.engine.tokenKnownDead(header)
-        && !manager.engine.task.isRefreshThread()) { // The refresh's own call: let it go out.
-      manager.engine.counters.deadTokenRequestsAvoided.incrementAndGet();
+        && engine.tokenKnownDead(header)
+        && !engine.onRefreshThread()) { // The refresh's own call: let it go out.
+      engine.countDeadTokenRequestAvoided();
       return knownDead(authorized);
     }
-    DPoP dpop = manager.dpop;
+    DPoP dpop = this.dpop;
     Response response;
     if (dpop == null) {
       response = chain.proceed(authorized);
@@ -74,7 +87,7 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
       if (nonce != null && asksForNonce(response) && canResend(request)) {
         // "Send again with this nonce": not a refresh, and it does not use up the retry.
         response.close();
-        manager.engine.counters.dpopNonceResends.incrementAndGet();
+        engine.countDpopNonceResend();
         response = chain.proceed(withProof(authorized, dpop, accessToken, nonce));
         dpop.rememberNonce(response, false);
       }
@@ -124,7 +137,7 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
    * call refreshes and retries it as it would a 401. The rule reads a copy of the body.
    */
   private Response applyRule(Response response) throws IOException {
-    RefreshRule rule = manager.refreshRule;
+    RefreshRule rule = refreshRule;
     if (rule == null || response.code() == 401) return response;
     boolean expired;
     try (Response copy = response.newBuilder().body(response.peekBody(8 * 1024)).build()) {
@@ -151,19 +164,16 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
       Request request, @Nullable Invocation invocation, MethodPolicy policy) throws IOException {
     if (request.header(AUTHORIZATION) != null) return null; // The caller set its own.
     if (policy.noAuth) return null;
-    String header = manager.engine.session.header();
+    String header = engine.header();
     if (header == null) return null; // Signed out.
-    if (!manager.origins.mayReceiveToken(request.url())) {
-      String withheld = manager.origins.withheldReason(request.url());
+    if (!origins.mayReceiveToken(request.url())) {
+      String withheld = origins.withheldReason(request.url());
       if (withheld != null) throw new IOException(withheld);
       return null; // Another origin, on purpose.
     }
-    if (invocation != null
-        && !policy.wrapped
-        && !policy.noRetry
-        && manager.origins.expectsWrappedCalls()) {
+    if (invocation != null && !policy.wrapped && !policy.noRetry && origins.expectsWrappedCalls()) {
       throw new IOException(
-          AuthCallAdapterFactory.orderMessage("any other call adapter factory")
+          MethodPolicy.notWrappedMessage("any other call adapter factory")
               + " The call to "
               + policy.methodName()
               + "() reached auth.interceptor() without it (mark the method @NoAuth if it must not"

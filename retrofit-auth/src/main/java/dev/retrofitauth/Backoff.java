@@ -1,7 +1,7 @@
 package dev.retrofitauth;
 
 import java.io.IOException;
-import java.util.Random;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -9,45 +9,48 @@ import org.jspecify.annotations.Nullable;
  * that grows with each failure in a row, with jitter, and at least what the server asked for with
  * {@code Retry-After}, up to a cap. A permanent failure blocks refreshing until the session
  * changes.
+ *
+ * <p>Used under {@link SingleFlight}'s lock; the time is passed in, read before the lock was taken.
  */
 final class Backoff {
-  private final Object lock;
-  private final RefreshManager.Clock clock;
   private final long initialMillis;
   private final long maxMillis;
   private final long maxRetryAfterMillis;
-  private final Random jitter = new Random();
 
-  // Guarded by lock.
+  // Guarded by lock: SingleFlight's.
   private int failuresInARow;
   private long untilMillis;
   private @Nullable IOException lastFailure;
 
-  Backoff(Object lock, RefreshManager.Builder builder) {
-    this.lock = lock;
-    this.clock = builder.clock;
-    this.initialMillis = builder.backoffInitialMillis;
-    this.maxMillis = builder.backoffMaxMillis;
-    this.maxRetryAfterMillis = builder.maxRetryAfterMillis;
+  Backoff(long initialMillis, long maxMillis, long maxRetryAfterMillis) {
+    this.initialMillis = initialMillis;
+    this.maxMillis = maxMillis;
+    this.maxRetryAfterMillis = maxRetryAfterMillis;
   }
 
-  /** True if a refresh may not start now. */
-  boolean active() {
-    assert Thread.holdsLock(lock);
-    return lastFailure != null && clock.currentTimeMillis() < untilMillis;
+  /** True if a refresh may not start at {@code now}. */
+  boolean active(long now) {
+    return lastFailure != null && now < untilMillis;
   }
 
   /** The failure that the calls failing fast report as their cause. */
   @Nullable IOException lastFailure() {
-    assert Thread.holdsLock(lock);
     return lastFailure;
   }
 
-  void recordFailure(@Nullable IOException failure) {
-    assert Thread.holdsLock(lock);
+  /** Until when refreshing waits after the failures so far; 0 when it does not. */
+  long untilMillis() {
+    return untilMillis;
+  }
+
+  void recordFailure(@Nullable IOException failure, long now) {
+    recordFailure(failure, now, ThreadLocalRandom.current().nextDouble());
+  }
+
+  /** Like {@link #recordFailure(IOException, long)}, with the jitter (0 to 1) given. */
+  void recordFailure(@Nullable IOException failure, long now, double jitter) {
     failuresInARow++;
-    long now = clock.currentTimeMillis();
-    untilMillis = now + intervalMillis(failuresInARow);
+    untilMillis = saturatedAdd(now, intervalMillis(failuresInARow, jitter));
     if (failure instanceof RefreshFailedException) {
       RefreshFailedException details = (RefreshFailedException) failure;
       if (details.isPermanent()) {
@@ -63,7 +66,6 @@ final class Backoff {
 
   /** A success, or a new session: the next 401 may refresh at once. */
   void reset() {
-    assert Thread.holdsLock(lock);
     failuresInARow = 0;
     untilMillis = 0L;
     lastFailure = null;
@@ -74,12 +76,12 @@ final class Backoff {
     return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
   }
 
-  private long intervalMillis(int failures) {
+  private long intervalMillis(int failures, double jitter) {
     if (initialMillis == 0L) return 0L;
     long delay = initialMillis;
     for (int i = 1; i < failures && delay < maxMillis; i++) delay *= 2;
     delay = Math.min(delay, maxMillis);
     // Up to 20% less, so that a fleet of clients that failed together does not retry together.
-    return delay - (long) (delay * 0.2 * jitter.nextDouble());
+    return delay - (long) (delay * 0.2 * jitter);
   }
 }

@@ -3,26 +3,30 @@ package dev.retrofitauth;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * What the engine has done so far. {@link SingleFlight} counts under its lock; calls count their
- * retries without it. {@link RefreshManager.Stats} holds a copy.
+ * What one session's engine has done so far. {@link SingleFlight} counts refreshes under its lock;
+ * the edge counts retries, nonce resends and avoided requests through it, without the lock. {@link
+ * RefreshManager.Stats} reads a copy.
  */
 final class Counters {
-  // Guarded by lock.
-  long refreshesStarted;
-  long refreshesSucceeded;
-  long refreshesRejected;
-  long refreshesFailed;
-  long stale401s;
-  long refreshNanosSucceeded;
-  long refreshNanosRejected;
-  long refreshNanosFailed;
+  long refreshesStarted; // Guarded by lock: SingleFlight's.
+  long refreshesSucceeded; // Guarded by lock.
+  long refreshesRejected; // Guarded by lock.
+  long refreshesFailed; // Guarded by lock.
+  long stale401s; // Guarded by lock.
+  long refreshNanosSucceeded; // Guarded by lock.
+  long refreshNanosRejected; // Guarded by lock.
+  long refreshNanosFailed; // Guarded by lock.
 
   final AtomicLong retries = new AtomicLong();
   final AtomicLong dpopNonceResends = new AtomicLong();
   final AtomicLong deadTokenRequestsAvoided = new AtomicLong();
 
-  /** Returns a copy, taken under the lock. */
-  Counters copy() {
+  // Only in a copy: the calls waiting when it was taken.
+  int callsWaitingForRefresh;
+  int callsWaitingForRetrySlot;
+
+  /** Returns a copy, taken under the lock, with the calls waiting right now. */
+  Counters copy(int waitingForRefresh, int waitingForRetrySlot) {
     Counters copy = new Counters();
     copy.refreshesStarted = refreshesStarted;
     copy.refreshesSucceeded = refreshesSucceeded;
@@ -35,6 +39,8 @@ final class Counters {
     copy.retries.set(retries.get());
     copy.dpopNonceResends.set(dpopNonceResends.get());
     copy.deadTokenRequestsAvoided.set(deadTokenRequestsAvoided.get());
+    copy.callsWaitingForRefresh = waitingForRefresh;
+    copy.callsWaitingForRetrySlot = waitingForRetrySlot;
     return copy;
   }
 }

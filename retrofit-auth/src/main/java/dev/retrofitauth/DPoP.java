@@ -57,10 +57,10 @@ public final class DPoP {
   private final JwsSigner signer;
   private final Map<String, String> jwk;
   private final String thumbprint;
-  private final RefreshManager.Clock clock;
+  private final Clock clock;
   private final ConcurrentHashMap<String, String> nonces = new ConcurrentHashMap<>();
 
-  private DPoP(JwsSigner signer, Map<String, String> jwk, RefreshManager.Clock clock) {
+  private DPoP(JwsSigner signer, Map<String, String> jwk, Clock clock) {
     this.signer = signer;
     this.jwk = jwk;
     this.thumbprint = thumbprint(jwk);

@@ -42,7 +42,7 @@ import org.jspecify.annotations.Nullable;
  * group, is still recognised.
  */
 @IgnoreJRERequirement
-final class FileStoreNio implements FileStoreIo<Path> {
+final class FileStoreNio implements FileStoreOps<Path> {
   private static final LinkOption[] NO_FOLLOW = {LinkOption.NOFOLLOW_LINKS};
   private static final Set<StandardOpenOption> CREATE_NEW =
       EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -86,7 +86,7 @@ final class FileStoreNio implements FileStoreIo<Path> {
     this.directory = parent;
     this.name = fileName.toString();
     this.posix = parent.getFileSystem().supportedFileAttributeViews().contains("posix");
-    this.leftover = FileStoreIo.leftoverPattern(name);
+    this.leftover = FileStoreOps.leftoverPattern(name);
   }
 
   static FileStoreNio create(Path file) {
@@ -127,7 +127,7 @@ final class FileStoreNio implements FileStoreIo<Path> {
       throw new IOException("the token file's directory does not exist: " + directory);
     }
     check();
-    Path temporary = directory.resolve(FileStoreIo.temporaryName(name, random()));
+    Path temporary = directory.resolve(FileStoreOps.temporaryName(name, random()));
     FileAttribute<?> ownerOnly = ownerOnly();
     try {
       Files.newByteChannel(temporary, CREATE_NEW, ownerOnly).close();
@@ -233,7 +233,7 @@ final class FileStoreNio implements FileStoreIo<Path> {
     long keepAfter = Long.MAX_VALUE;
     if (!all) {
       try {
-        keepAfter = fileSystemNow() - FileStoreIo.LEFTOVER_AGE_MILLIS;
+        keepAfter = fileSystemNow() - FileStoreOps.LEFTOVER_AGE_MILLIS;
       } catch (IOException readOnly) {
         return; // Nothing could be deleted here anyway; reading the token file may still work.
       }
@@ -337,7 +337,7 @@ final class FileStoreNio implements FileStoreIo<Path> {
    * that needs no owner yet, like every other file the store creates.
    */
   private Path createProbe() throws IOException {
-    Path probe = directory.resolve(FileStoreIo.temporaryName(name, random()));
+    Path probe = directory.resolve(FileStoreOps.temporaryName(name, random()));
     FileAttribute<?>[] attributes = posix ? new FileAttribute<?>[] {OWNER_ONLY_MODE} : NONE;
     Files.newByteChannel(probe, CREATE_NEW, attributes).close();
     return probe;

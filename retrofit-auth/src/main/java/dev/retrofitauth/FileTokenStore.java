@@ -17,7 +17,7 @@ import org.jspecify.annotations.Nullable;
  * renames it over the old one, so that a crash leaves either the old tokens or the new ones, never
  * half of either. It refuses a token file that is a symbolic link or that belongs to another user.
  *
- * <p>The file system work is in {@link FileStoreIo}, the lease in {@link FileLease}; this class
+ * <p>The file system work is in {@link FileStoreOps}, the lease in {@link FileLease}; this class
  * owns the format and the revision, which each write increments and a lease's save checks.
  */
 final class FileTokenStore implements SharedTokenStore {
@@ -32,7 +32,7 @@ final class FileTokenStore implements SharedTokenStore {
   /** How long a save or clear outside a lease waits for another process's refresh to end. */
   private static final long WRITE_WAIT_MILLIS = TimeUnit.SECONDS.toMillis(30);
 
-  private final FileStoreIo<?> io;
+  private final FileStoreOps<?> io;
   private final FileLease.Guard guard;
 
   /** What the file holds: tokens and the revision that each write increments. */
@@ -48,7 +48,7 @@ final class FileTokenStore implements SharedTokenStore {
     }
   }
 
-  FileTokenStore(FileStoreIo<?> io) {
+  FileTokenStore(FileStoreOps<?> io) {
     this.io = io;
     this.guard = FileLease.guard(io.identity());
   }
@@ -56,7 +56,7 @@ final class FileTokenStore implements SharedTokenStore {
   /** Uses {@code java.nio.file} where it exists, so Android 21 to 25 never load it. */
   static FileTokenStore create(File file) {
     if (FileStoreNio.isAvailable()) return new FileTokenStore(FileStoreNio.create(file));
-    return new FileTokenStore(new FileStoreLegacy(file));
+    return new FileTokenStore(new FileStoreJavaIo(file));
   }
 
   @Override
@@ -197,7 +197,7 @@ final class FileTokenStore implements SharedTokenStore {
     save(io, json.readByteArray());
   }
 
-  private static <T> void save(FileStoreIo<T> io, byte[] json) throws IOException {
+  private static <T> void save(FileStoreOps<T> io, byte[] json) throws IOException {
     T temporary = io.createTemporary();
     try {
       io.write(temporary, json);

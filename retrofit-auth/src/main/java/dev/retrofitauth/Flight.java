@@ -6,9 +6,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * One refresh, shared by every call that waits for it.
  *
- * <p>Its lifecycle. {@link SingleFlight} creates a flight RUNNING and makes it the current flight
- * when a 401 (or a call inside the expiry leeway) finds none; calls join it while it runs. Then
- * exactly one of these happens first:
+ * <p>Its states. {@link SingleFlight} creates a flight RUNNING and makes it the current flight when
+ * a 401 (or a call inside the expiry leeway) finds none; calls join it while it runs. Then exactly
+ * one of these happens first:
  *
  * <ul>
  *   <li>The refresh returns: FINISHED. Its outcome is applied and saved, its waiters are released,
@@ -56,21 +56,24 @@ final class Flight {
   final Kind kind;
 
   /** True once a 401 proved the token dead: set at start for UNAUTHORIZED, or when a 401 joins. */
-  volatile boolean tokenDead;
+  volatile boolean tokenDead; // Guarded by lock for writes; read without it by the interceptor.
+
+  volatile State state = State.RUNNING; // Guarded by lock for writes; read without it, as above.
 
   private final Object lock;
+
+  // Set once when the refresh is launched, before any timer can fire; cancelled when it ends.
   volatile @Nullable ScheduledFuture<?> timeout;
   volatile @Nullable ScheduledFuture<?> abandonment;
-  private @Nullable Thread runner; // Guarded by this: the thread running the refresh.
-  private SharedTokenStore.@Nullable Lease lease; // Guarded by this: the lease it runs in.
 
-  // Guarded by lock for writes; read without it by the interceptor.
-  volatile State state = State.RUNNING;
+  // Guarded by this (the flight's own monitor, never held together with lock): the thread running
+  // the refresh and the lease it runs in, so that abandoning the flight can interrupt and release.
+  private @Nullable Thread runner;
+  private SharedTokenStore.@Nullable Lease lease;
 
-  // Guarded by lock.
-  private @Nullable Waiter head;
-  private @Nullable Waiter tail;
-  private int size;
+  private @Nullable Waiter head; // Guarded by lock.
+  private @Nullable Waiter tail; // Guarded by lock.
+  private int size; // Guarded by lock.
 
   Flight(Object lock, @Nullable Tokens tokens, long generation, Kind kind) {
     this.lock = lock;

@@ -12,35 +12,43 @@ import org.jspecify.annotations.Nullable;
  */
 final class LeasedRefresh {
   private final SharedTokenStore store;
+  private final Grant grant;
+  private final Session session;
   private final StoreWriter writer;
   private final Listeners listeners;
   private final long leaseTimeoutMillis;
 
   LeasedRefresh(
-      SharedTokenStore store, StoreWriter writer, Listeners listeners, RefreshManager.Builder b) {
+      SharedTokenStore store,
+      Grant grant,
+      Session session,
+      StoreWriter writer,
+      Listeners listeners,
+      long refreshTimeoutMillis) {
     this.store = store;
+    this.grant = grant;
+    this.session = session;
     this.writer = writer;
     this.listeners = listeners;
     // A lease that comes later than the refresh timeout comes too late for every waiting call.
-    this.leaseTimeoutMillis = b.refreshTimeoutMillis > 0L ? b.refreshTimeoutMillis : Long.MAX_VALUE;
+    this.leaseTimeoutMillis = refreshTimeoutMillis > 0L ? refreshTimeoutMillis : Long.MAX_VALUE;
   }
 
-  RefreshTask.Result refresh(Flight flight, RefreshTask task) {
+  RefreshResult refresh(Flight flight) {
     SharedTokenStore.Lease lease;
     try {
       lease = store.lease(leaseTimeoutMillis);
     } catch (IOException e) {
-      return RefreshTask.Result.failed(Outcome.FAILED, e);
+      return RefreshResult.failed(e);
     } catch (RuntimeException e) {
-      return RefreshTask.Result.failed(Outcome.FAILED, threw(e, "lease()"));
+      return RefreshResult.failed(threw(e, "lease()"));
     }
     Exception[] storeFailure = {null};
     try {
       if (!flight.hold(lease)) {
-        return RefreshTask.Result.failed(
-            Outcome.FAILED, new InterruptedIOException("the refresh was abandoned"));
+        return RefreshResult.failed(new InterruptedIOException("the refresh was abandoned"));
       }
-      return refreshHolding(lease, flight, task, storeFailure);
+      return refreshHolding(lease, flight, storeFailure);
     } finally {
       lease.close();
       flight.hold(null);
@@ -48,8 +56,8 @@ final class LeasedRefresh {
     }
   }
 
-  private RefreshTask.Result refreshHolding(
-      SharedTokenStore.Lease lease, Flight flight, RefreshTask task, Exception[] storeFailure) {
+  private RefreshResult refreshHolding(
+      SharedTokenStore.Lease lease, Flight flight, Exception[] storeFailure) {
     Tokens failed = flight.tokens;
     Tokens stored;
     try {
@@ -66,27 +74,26 @@ final class LeasedRefresh {
                   + e.getClass().getSimpleName(),
               e);
       storeFailure[0] = failure;
-      return RefreshTask.Result.failed(Outcome.FAILED, failure);
+      return RefreshResult.failed(failure);
     }
-    if (!task.isCurrent(flight)) {
+    if (!session.isCurrent(flight.generation)) {
       // A sign-in or sign-out replaced the tokens meanwhile; its write waits for this lease.
-      return RefreshTask.Result.failed(
-          Outcome.FAILED, new IOException("a sign-in or sign-out replaced the tokens"));
+      return RefreshResult.failed(new IOException("a sign-in or sign-out replaced the tokens"));
     }
     Tokens current = failed;
     // Before this process's own write lands, the store holds tokens that memory already replaced.
     boolean inStep = writer.inStep();
     if (stored == null && failed != null && inStep) {
-      return RefreshTask.Result.signedOutElsewhere(store);
+      return RefreshResult.signedOutElsewhere(store);
     }
     if (stored != null && !sameAccessToken(stored, failed) && inStep) {
-      if (task.usable(stored)) {
-        return RefreshTask.Result.succeeded(stored).saved(); // Another process refreshed.
+      if (session.usableAsStored(stored)) {
+        return RefreshResult.succeeded(stored).saved(); // Another process refreshed.
       }
-      if (task.canRefresh(stored)) current = stored; // Its refresh token is the newest.
+      if (grant.canRefresh(stored)) current = stored; // Its refresh token is the newest.
     }
-    RefreshTask.Result result = task.call(current);
-    if (result.outcome != Outcome.SUCCEEDED && result.outcome != Outcome.REJECTED) return result;
+    RefreshResult result = grant.call(current);
+    if (result.status == RefreshResult.Status.FAILED) return result;
     try {
       if (lease.save(result.tokens)) return result.saved();
     } catch (IOException | RuntimeException e) {
@@ -98,9 +105,9 @@ final class LeasedRefresh {
     // The server may have rotated already: take the lease again rather than drop the tokens.
     try (SharedTokenStore.Lease again = store.lease(leaseTimeoutMillis)) {
       Tokens now = again.load();
-      if (now == null) return RefreshTask.Result.signedOutElsewhere(store);
+      if (now == null) return RefreshResult.signedOutElsewhere(store);
       if (!sameAccessToken(now, failed) && !sameAccessToken(now, current)) {
-        return RefreshTask.Result.succeeded(now).saved(); // Another process's newer tokens win.
+        return RefreshResult.succeeded(now).saved(); // Another process's newer tokens win.
       }
       if (again.save(result.tokens)) return result.saved();
     } catch (IOException | RuntimeException e) {

@@ -40,6 +40,17 @@ final class MethodPolicy {
   }
 
   /**
+   * The message for calls that reach the interceptor without {@link AuthCallAdapterFactory}'s
+   * wrapping, because an adapter factory that never delegates ({@code before}) took them first.
+   */
+  static String notWrappedMessage(String before) {
+    return "AuthCallAdapterFactory must be added before "
+        + before
+        + ": call addCallAdapterFactory(AuthCallAdapterFactory.create(auth)) first, "
+        + "otherwise the calls it adapts are never refreshed on 401.";
+  }
+
+  /**
    * The policy of one service method, learnt from its first request and kept by its call adapter,
    * so that a call can decide whether to wait before it is sent without building its request.
    */

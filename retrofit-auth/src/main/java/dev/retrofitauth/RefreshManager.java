@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -13,6 +14,7 @@ import okhttp3.HttpUrl;
 import okhttp3.Interceptor;
 import org.codehaus.mojo.animal_sniffer.IgnoreJRERequirement;
 import org.jspecify.annotations.Nullable;
+import retrofit2.Call;
 
 /**
  * Holds the session's tokens and runs the one shared refresh that every call with a 401 waits for.
@@ -37,27 +39,25 @@ import org.jspecify.annotations.Nullable;
  * asynchronous calls park no thread while they wait. No user code runs under the manager's lock.
  */
 public final class RefreshManager {
-  /** A source of the current time, so that tests can move time forward without waiting. */
-  public interface Clock {
-    /** Returns the current time in milliseconds since the epoch. */
-    long currentTimeMillis();
-  }
-
-  final SingleFlight engine;
-  final MethodPolicy.Cache policies = new MethodPolicy.Cache();
-  final Origins origins;
-  private final Interceptor interceptor = new AuthInterceptor(this);
-  private final Authenticator authenticator = new AuthAuthenticator(this);
-  final Listeners listeners;
-  final @Nullable DPoP dpop;
-  final @Nullable RefreshRule refreshRule;
+  private final SingleFlight singleFlight;
+  private final TokenStore store;
+  private final Origins origins;
+  private final Listeners listeners;
+  private final MethodPolicy.Cache policies = new MethodPolicy.Cache();
+  private final Unauthorized unauthorized;
+  private final Interceptor interceptor;
+  private final Authenticator authenticator;
 
   private RefreshManager(Builder builder) {
+    this.store = builder.store;
     this.origins = new Origins(builder.origins, builder.allowCleartext);
     this.listeners = new Listeners(builder.listeners.toArray(new AuthListener[0]));
-    this.engine = new SingleFlight(builder, listeners);
-    this.dpop = builder.dpop;
-    this.refreshRule = builder.refreshRule;
+    this.singleFlight = new SingleFlight(builder.config(), listeners);
+    this.unauthorized = new Unauthorized(origins, listeners);
+    this.interceptor =
+        new AuthInterceptor(singleFlight, policies, origins, builder.dpop, builder.refreshRule);
+    this.authenticator = new AuthAuthenticator(singleFlight, unauthorized, policies);
+    singleFlight.restore();
   }
 
   public static Builder builder() {
@@ -87,7 +87,7 @@ public final class RefreshManager {
 
   /** Returns the current tokens, or null if the user is signed out. */
   public @Nullable Tokens currentTokens() {
-    return engine.session.tokens();
+    return singleFlight.tokens();
   }
 
   /**
@@ -97,7 +97,7 @@ public final class RefreshManager {
    */
   public void signIn(Tokens tokens) {
     Objects.requireNonNull(tokens, "tokens == null");
-    engine.changeSession(tokens);
+    singleFlight.changeSession(tokens);
     listeners.signedIn();
   }
 
@@ -108,10 +108,10 @@ public final class RefreshManager {
    * IOException}). Blocks until the store has been cleared.
    */
   public void signOut() {
-    Tokens signedOut = engine.changeSession(null);
+    Tokens signedOut = singleFlight.changeSession(null);
     if (signedOut != null) {
       listeners.signedOut(AuthListener.SignOutReason.SIGN_OUT_CALLED);
-      engine.task.revoke(signedOut);
+      singleFlight.revoke(signedOut);
     }
   }
 
@@ -122,13 +122,17 @@ public final class RefreshManager {
    * @throws IOException if the refresh failed, was rejected, or nothing can be refreshed.
    */
   public Tokens refreshNow() throws IOException {
-    return ForcedRefresh.await(engine);
+    RefreshNowWaiter.Blocking blocking = new RefreshNowWaiter.Blocking();
+    RefreshNowWaiter waiter = new RefreshNowWaiter(singleFlight, blocking);
+    singleFlight.refreshNow(waiter);
+    singleFlight.awaitRelease(waiter, blocking.done, () -> {});
+    return blocking.result();
   }
 
   /** Like {@link #refreshNow()}, without blocking: {@code callback} hears how it ended. */
   public void refreshNow(RefreshCallback callback) {
     Objects.requireNonNull(callback, "callback == null");
-    engine.refreshNow(new ForcedRefresh(engine, callback));
+    singleFlight.refreshNow(new RefreshNowWaiter(singleFlight, callback));
   }
 
   /**
@@ -137,37 +141,133 @@ public final class RefreshManager {
    */
   public int cancelQueued(String group) {
     Objects.requireNonNull(group, "group == null");
-    return engine.cancelQueued(group, "Canceled: retry group \"" + group + "\" was canceled");
+    return singleFlight.cancelQueued(group, "Canceled: retry group \"" + group + "\" was canceled");
   }
 
   /** Cancels every call that waits, as {@link #cancelQueued(String)} does for one group. */
   public int cancelAllQueued() {
-    return engine.cancelQueued(null, "Canceled: every queued call was canceled");
+    return singleFlight.cancelQueued(null, "Canceled: every queued call was canceled");
   }
 
   /** Returns a snapshot of the calls that wait for a refresh or a retry slot; it holds no token. */
   public List<QueuedCall> queuedCalls() {
-    return engine.queuedCalls();
+    return singleFlight.queuedCalls();
   }
 
   /** Returns counters that describe what the manager has done so far. */
   public Stats stats() {
-    return engine.stats();
+    return new Stats(singleFlight.counters());
   }
 
-  void countRetry() {
-    engine.counters.retries.incrementAndGet();
+  /** Wraps {@code call}, a call of the service method that {@code slot} describes. */
+  <T> Call<T> wrap(Call<T> call, MethodPolicy.Slot slot) {
+    return new AuthCall<>(singleFlight, unauthorized, policies, call, slot);
+  }
+
+  /** An {@link AuthCallAdapterFactory} serves a Retrofit instance with {@code baseUrl}. */
+  void servedBy(HttpUrl baseUrl) {
+    origins.factoryServes(baseUrl);
   }
 
   @Override
   public String toString() {
-    return "RefreshManager{store=" + engine.writer.store + ", origins=" + origins + "}";
+    return "RefreshManager{store=" + store + ", origins=" + origins + "}";
   }
 
   /** Counters of what a {@link RefreshManager} has done since it was built, as a snapshot. */
-  public static final class Stats extends StatsSnapshot {
-    Stats(Counters counters, int callsWaitingForRefresh, int callsWaitingForRetrySlot) {
-      super(counters, callsWaitingForRefresh, callsWaitingForRetrySlot);
+  public static final class Stats {
+    private final Counters counters;
+
+    Stats(Counters counters) {
+      this.counters = counters;
+    }
+
+    /** Refreshes started, proactive ones included. */
+    public long refreshesStarted() {
+      return counters.refreshesStarted;
+    }
+
+    /** Refreshes that returned new tokens which were kept. */
+    public long refreshesSucceeded() {
+      return counters.refreshesSucceeded;
+    }
+
+    /** Refreshes that ended in {@link RefreshRejectedException}. */
+    public long refreshesRejected() {
+      return counters.refreshesRejected;
+    }
+
+    /** Refreshes that failed for a transient reason, or timed out. */
+    public long refreshesFailed() {
+      return counters.refreshesFailed;
+    }
+
+    /** 401s for a token that had already been replaced: retried without a refresh. */
+    public long stale401s() {
+      return counters.stale401s;
+    }
+
+    /** Calls sent a second time after a 401. */
+    public long retries() {
+      return counters.retries.get();
+    }
+
+    /**
+     * Time spent in refreshes that succeeded, in {@code unit}; with {@link #refreshesSucceeded()},
+     * their mean latency.
+     */
+    public long refreshTimeSucceeded(TimeUnit unit) {
+      return unit.convert(counters.refreshNanosSucceeded, TimeUnit.NANOSECONDS);
+    }
+
+    /** Time spent in refreshes that were rejected, in {@code unit}. */
+    public long refreshTimeRejected(TimeUnit unit) {
+      return unit.convert(counters.refreshNanosRejected, TimeUnit.NANOSECONDS);
+    }
+
+    /** Time spent in refreshes that failed, timeouts included, in {@code unit}. */
+    public long refreshTimeFailed(TimeUnit unit) {
+      return unit.convert(counters.refreshNanosFailed, TimeUnit.NANOSECONDS);
+    }
+
+    /** Requests sent again once because the server asked for a new DPoP nonce. */
+    public long dpopNonceResends() {
+      return counters.dpopNonceResends.get();
+    }
+
+    /**
+     * Requests that were about to go out with a token known to be dead (it got a 401 and its
+     * refresh runs) and were answered locally instead, to be retried with the new token.
+     */
+    public long deadTokenRequestsAvoided() {
+      return counters.deadTokenRequestsAvoided.get();
+    }
+
+    /** Calls waiting right now for a refresh to end. */
+    public int callsWaitingForRefresh() {
+      return counters.callsWaitingForRefresh;
+    }
+
+    /** In queue mode, calls whose refresh has ended that wait right now for a retry slot. */
+    public int callsWaitingForRetrySlot() {
+      return counters.callsWaitingForRetrySlot;
+    }
+
+    @Override
+    public String toString() {
+      return String.format(
+          Locale.ROOT,
+          "Stats{refreshesStarted=%d, refreshesSucceeded=%d, refreshesRejected=%d, "
+              + "refreshesFailed=%d, stale401s=%d, retries=%d, callsWaitingForRefresh=%d, "
+              + "callsWaitingForRetrySlot=%d}",
+          refreshesStarted(),
+          refreshesSucceeded(),
+          refreshesRejected(),
+          refreshesFailed(),
+          stale401s(),
+          retries(),
+          callsWaitingForRefresh(),
+          callsWaitingForRetrySlot());
     }
   }
 
@@ -428,6 +528,28 @@ public final class RefreshManager {
       return this;
     }
 
+    /** The engine's immutable configuration, read from this */
+    SessionConfig config() {
+      return new SessionConfig(
+          clock,
+          store,
+          refreshApi,
+          tokenSource,
+          revoker,
+          executor != null ? executor : RefreshThreads.defaultExecutor(),
+          RefreshThreads.timer(),
+          leewayMillis,
+          refreshAheadMillis,
+          refreshTimeoutMillis,
+          backoffInitialMillis,
+          backoffMaxMillis,
+          maxRetryAfterMillis,
+          clearTokensWhenUnrefreshable,
+          queueMode,
+          maxConcurrentRetries,
+          maxQueuedCalls);
+    }
+
     /** Builds the manager and loads the store; if that fails, listeners hear it, signed out. */
     public RefreshManager build() {
       if (refreshApi != null && tokenSource != null) {
@@ -440,9 +562,7 @@ public final class RefreshManager {
         throw new IllegalStateException(
             "maxConcurrentRetries and maxQueuedCalls apply to queue mode: call queueMode(true)");
       }
-      RefreshManager manager = new RefreshManager(this);
-      manager.engine.restore();
-      return manager;
+      return new RefreshManager(this);
     }
   }
 }

@@ -10,10 +10,11 @@ import java.util.PriorityQueue;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Queue mode ("flag + queue"): the calls whose refresh has ended wait here for a retry slot, and
- * are retried from one place, highest {@link RetryPriority} first, then in order of arrival, with
- * at most {@code maxConcurrentRetries} running at once. In single-flight mode it is disabled, and
- * every call retries itself as soon as its refresh ends.
+ * Queue mode's bookkeeping ("flag + queue"): the calls whose refresh has ended wait here for a
+ * retry slot, highest {@link RetryPriority} first, then in order of arrival; at most {@code
+ * maxRunning} retries hold a slot at once; at most {@code maxQueued} calls wait, for the refresh or
+ * here. It only keeps order and counts: {@link SingleFlight} decides, under its lock, and releases
+ * the waiters it takes from here. In single-flight mode it is disabled and stays empty.
  */
 final class RetryQueue {
   private static final Comparator<Waiter> ORDER =
@@ -22,44 +23,36 @@ final class RetryQueue {
               ? Integer.compare(b.policy.priority, a.policy.priority)
               : Long.compare(a.sequence, b.sequence);
 
-  private final Object lock;
   private final boolean enabled;
   private final int maxRunning;
   private final int maxQueued;
-  private final RefreshManager.Clock clock;
 
-  // Guarded by lock.
-  private final PriorityQueue<Waiter> ready = new PriorityQueue<>(16, ORDER);
-  private long sequence;
-  private int running;
-  private boolean draining;
-  private boolean drainAgain;
+  // Guarded by lock: SingleFlight's. Created when the first call queues.
+  private @Nullable PriorityQueue<Waiter> ready;
+  private long sequence; // Guarded by lock.
+  private int running; // Guarded by lock.
 
-  RetryQueue(Object lock, RefreshManager.Builder builder) {
-    this.lock = lock;
-    this.enabled = builder.queueMode;
-    this.maxRunning = builder.maxConcurrentRetries;
-    this.maxQueued = builder.maxQueuedCalls;
-    this.clock = builder.clock;
+  RetryQueue(boolean enabled, int maxRunning, int maxQueued) {
+    this.enabled = enabled;
+    this.maxRunning = maxRunning;
+    this.maxQueued = maxQueued;
   }
 
   boolean enabled() {
     return enabled;
   }
 
-  /** Stamps {@code waiter} with its order of arrival, once. */
-  void arrived(Waiter waiter) {
-    assert Thread.holdsLock(lock);
+  /** Stamps {@code waiter} with its order of arrival and the time it started waiting, once. */
+  void arrived(Waiter waiter, long now) {
     if (waiter.sequence == 0L) {
       waiter.sequence = ++sequence;
-      waiter.waitingSinceMillis = clock.currentTimeMillis();
+      waiter.waitingSinceMillis = now;
     }
   }
 
   /** True if no more calls may wait, counting {@code waitingForRefresh} and those queued here. */
   boolean isFull(int waitingForRefresh) {
-    assert Thread.holdsLock(lock);
-    return waitingForRefresh + ready.size() >= maxQueued;
+    return waitingForRefresh + size() >= maxQueued;
   }
 
   IOException fullError() {
@@ -68,29 +61,44 @@ final class RetryQueue {
   }
 
   int size() {
-    assert Thread.holdsLock(lock);
-    return ready.size();
+    return ready != null ? ready.size() : 0;
   }
 
-  /** Queues the calls of the chain that starts at {@code head}, then starts what may start. */
-  void offer(Waiter head) {
-    synchronized (lock) {
-      for (Waiter w = head; w != null; ) {
-        Waiter next = w.next;
-        w.next = null;
-        arrived(w);
-        w.owner = this;
-        ready.add(w);
-        w = next;
-      }
+  /** Queues the calls of the chain that starts at {@code head}, which arrived at {@code now}. */
+  void add(@Nullable Waiter head, long now) {
+    PriorityQueue<Waiter> queue = ready;
+    if (queue == null) ready = queue = new PriorityQueue<>(16, ORDER);
+    for (Waiter w = head; w != null; ) {
+      Waiter next = w.next;
+      w.next = null;
+      arrived(w, now);
+      w.owner = this;
+      queue.add(w);
+      w = next;
     }
-    drain();
+  }
+
+  /**
+   * Takes the next call that may retry now and counts its slot as running, or returns null if none
+   * waits or every slot runs.
+   */
+  @Nullable Waiter startNext() {
+    if (ready == null || running >= maxRunning) return null;
+    Waiter next = ready.poll();
+    if (next == null) return null;
+    next.owner = null;
+    running++;
+    return next;
+  }
+
+  /** A retry that held a slot has ended. */
+  void retryEnded() {
+    running--;
   }
 
   /** Removes {@code waiter}; returns false if it is not queued here. */
   boolean remove(Waiter waiter) {
-    assert Thread.holdsLock(lock);
-    if (waiter.owner != this) return false;
+    if (waiter.owner != this || ready == null) return false;
     ready.remove(waiter);
     waiter.owner = null;
     return true;
@@ -101,7 +109,6 @@ final class RetryQueue {
    * for a retry slot; returns them as a chain.
    */
   @Nullable Waiter take(@Nullable String group, @Nullable Flight flight) {
-    assert Thread.holdsLock(lock);
     Waiter chain = null;
     for (Waiter w = flight != null ? flight.first() : null; w != null; ) {
       Waiter next = w.next;
@@ -121,7 +128,7 @@ final class RetryQueue {
   }
 
   private @Nullable Waiter takeQueued(@Nullable String group, @Nullable Waiter chain) {
-    assert Thread.holdsLock(lock);
+    if (ready == null) return chain;
     for (Iterator<Waiter> i = ready.iterator(); i.hasNext(); ) {
       Waiter w = i.next();
       if (group == null || group.equals(w.policy.group)) {
@@ -135,61 +142,14 @@ final class RetryQueue {
   }
 
   /** Describes the calls that wait for {@code flight} or for a retry slot. They hold no token. */
-  List<QueuedCall> describe(@Nullable Flight flight) {
-    assert Thread.holdsLock(lock);
+  List<QueuedCall> describe(@Nullable Flight flight, long now) {
     List<QueuedCall> result = new ArrayList<>();
-    long now = clock.currentTimeMillis();
     for (Waiter w = flight != null ? flight.first() : null; w != null; w = w.next) {
       result.add(QueuedCall.of(w, now, true));
     }
-    for (Waiter w : ready) result.add(QueuedCall.of(w, now, false));
+    if (ready != null) {
+      for (Waiter w : ready) result.add(QueuedCall.of(w, now, false));
+    }
     return Collections.unmodifiableList(result);
-  }
-
-  /** Called once by each retry that the queue started, when it has ended, whatever its result. */
-  void retryFinished() {
-    synchronized (lock) {
-      running--;
-    }
-    drain();
-  }
-
-  /**
-   * Starts queued retries while slots are free. One thread drains at a time; a thread that finds
-   * another draining leaves its work to it, so that a retry that fails at once cannot recurse.
-   */
-  private void drain() {
-    synchronized (lock) {
-      if (draining) {
-        drainAgain = true;
-        return;
-      }
-      draining = true;
-    }
-    while (true) {
-      Waiter next;
-      synchronized (lock) {
-        next = running < maxRunning ? ready.poll() : null;
-        if (next == null) {
-          if (drainAgain) {
-            drainAgain = false;
-            continue;
-          }
-          draining = false;
-          return;
-        }
-        next.owner = null;
-        running++;
-      }
-      try {
-        next.proceed(this);
-      } catch (RuntimeException e) {
-        synchronized (lock) {
-          draining = false;
-        }
-        retryFinished();
-        throw e;
-      }
-    }
   }
 }

@@ -1,41 +1,42 @@
 package dev.retrofitauth;
 
+import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The session: the current tokens, their {@code Authorization} header, and their generation. The
- * generation counts changes (sign-in, sign-out, refresh, clearing), so that a refresh that started
- * in an older generation can tell that its result is no longer wanted. Written by {@link
- * SingleFlight} under its lock; the tokens and the header are read without it on every request.
+ * The session: the current tokens, their {@code Authorization} header, their generation, and the
+ * two moments that follow from their expiry: when one background refresh starts (refresh-ahead) and
+ * when calls start to wait for a refresh (the leeway). The generation counts changes (sign-in,
+ * sign-out, refresh, clearing), so that a refresh that started in an older generation can tell that
+ * its result is no longer wanted.
+ *
+ * <p>Written by {@link SingleFlight} under its lock, with the time read before the lock was taken;
+ * the tokens, the header and the two moments are read without it on every request.
  */
 final class Session {
   private final Object lock;
-  private final RefreshManager.Clock clock;
+  private final Clock clock;
   private final long leewayMillis;
   private final long aheadMillis;
-  private final java.util.Random jitter = new java.util.Random();
-  private final StoreWriter writer;
 
   // Guarded by lock for writes; read without it.
   private volatile @Nullable Tokens tokens;
   private volatile @Nullable String header;
 
   /** When calls start to wait for a refresh: the expiry less the leeway; MAX_VALUE for never. */
-  private volatile long refreshAtMillis = Long.MAX_VALUE;
+  private volatile long refreshAtMillis = Long.MAX_VALUE; // Guarded by lock for writes.
 
   /** When one background refresh starts, ahead of {@link #refreshAtMillis}. */
-  private volatile long refreshAheadAtMillis = Long.MAX_VALUE;
+  private volatile long refreshAheadAtMillis = Long.MAX_VALUE; // Guarded by lock for writes.
 
-  // Guarded by lock.
-  private long generation;
-  private boolean toldNoRefreshPossible;
+  private long generation; // Guarded by lock.
+  private boolean toldNoRefreshPossible; // Guarded by lock.
 
-  Session(Object lock, RefreshManager.Builder builder, StoreWriter writer) {
+  Session(Object lock, Clock clock, long leewayMillis, long aheadMillis) {
     this.lock = lock;
-    this.clock = builder.clock;
-    this.leewayMillis = builder.leewayMillis;
-    this.aheadMillis = builder.refreshAheadMillis;
-    this.writer = writer;
+    this.clock = clock;
+    this.leewayMillis = leewayMillis;
+    this.aheadMillis = aheadMillis;
   }
 
   @Nullable Tokens tokens() {
@@ -59,20 +60,18 @@ final class Session {
     }
   }
 
-  /** Takes the tokens the store held when the manager was built, as the first generation. */
-  void restore(@Nullable Tokens loaded) {
+  /** Takes the tokens the store held when the manager was built, as generation 0. */
+  void restore(@Nullable Tokens loaded, long now) {
     assert Thread.holdsLock(lock);
-    set(loaded);
-    writer.stage(generation, loaded);
+    set(loaded, now);
   }
 
-  /** Replaces the tokens in a new generation, and stages them for the store. */
-  void replace(@Nullable Tokens newTokens) {
+  /** Replaces the tokens in a new generation; returns that generation. */
+  long replace(@Nullable Tokens newTokens, long now) {
     assert Thread.holdsLock(lock);
-    set(newTokens);
-    generation++;
+    set(newTokens, now);
     toldNoRefreshPossible = false;
-    writer.stage(generation, newTokens);
+    return ++generation;
   }
 
   /**
@@ -85,17 +84,16 @@ final class Session {
     return true;
   }
 
-  private void set(@Nullable Tokens newTokens) {
+  private void set(@Nullable Tokens newTokens, long now) {
     tokens = newTokens;
-    header = headerFor(newTokens);
-    long now = clock.currentTimeMillis();
+    header = newTokens != null ? newTokens.tokenType() + " " + newTokens.accessToken() : null;
     long refreshAt = refreshAt(newTokens, now, leewayMillis);
     refreshAtMillis = refreshAt;
-    // The window ahead is at most half the time left before the leeway, and starts up to 20%
-    // later at random, so that processes and devices with one expiry do not refresh together.
-    long window = refreshAt == Long.MAX_VALUE ? 0L : Math.min(aheadMillis, (refreshAt - now) / 2);
-    refreshAheadAtMillis =
-        window > 0L ? refreshAt - window + (long) (window * 0.2 * jitter.nextDouble()) : refreshAt;
+    refreshAheadAtMillis = refreshAheadAt(refreshAt, now, aheadMillis, jitter());
+  }
+
+  private static double jitter() {
+    return ThreadLocalRandom.current().nextDouble();
   }
 
   /**
@@ -111,24 +109,40 @@ final class Session {
     return expiresAt - leeway;
   }
 
-  /** True if the token is in the refresh-ahead window or the leeway: a refresh is due. */
-  boolean dueForRefresh() {
+  /**
+   * Returns when one background refresh starts, ahead of {@code refreshAt}. The window is at most
+   * half the time left before the leeway, and starts up to 20% of it later, by {@code jitter}
+   * (between 0 and 1), so that processes and devices with one expiry do not refresh together.
+   */
+  static long refreshAheadAt(long refreshAt, long now, long aheadMillis, double jitter) {
+    long window = refreshAt == Long.MAX_VALUE ? 0L : Math.min(aheadMillis, (refreshAt - now) / 2);
+    return window > 0L ? refreshAt - window + (long) (window * 0.2 * jitter) : refreshAt;
+  }
+
+  /** True if the token is in the refresh-ahead window or the leeway at {@code now}. */
+  boolean dueForRefresh(long now) {
     long at = refreshAheadAtMillis;
-    return at != Long.MAX_VALUE && clock.currentTimeMillis() >= at;
+    return at != Long.MAX_VALUE && now >= at;
   }
 
-  /** True if the current access token is known to expire within the leeway. */
-  boolean expiresSoon() {
+  /** True if the current access token is known to expire within the leeway at {@code now}. */
+  boolean expiresSoon(long now) {
     long refreshAt = refreshAtMillis;
-    return refreshAt != Long.MAX_VALUE && clock.currentTimeMillis() >= refreshAt;
+    return refreshAt != Long.MAX_VALUE && now >= refreshAt;
   }
 
-  /** True if {@code old}, which a proactive refresh replaces, has not expired yet. */
-  boolean stillValid(Tokens old) {
-    return old.hasExpiry() && clock.currentTimeMillis() < old.expiresAtMillis();
+  /** True if {@code old}, which a proactive refresh replaces, has not expired at {@code now}. */
+  static boolean stillValid(Tokens old, long now) {
+    return old.hasExpiry() && now < old.expiresAtMillis();
   }
 
-  private static @Nullable String headerFor(@Nullable Tokens tokens) {
-    return tokens != null ? tokens.tokenType() + " " + tokens.accessToken() : null;
+  /**
+   * True if {@code stored}, which another process saved, is not yet within the leeway, so that it
+   * can be adopted as it is. Reads the clock: never called under the lock.
+   */
+  boolean usableAsStored(Tokens stored) {
+    assert !Thread.holdsLock(lock);
+    long now = clock.currentTimeMillis();
+    return refreshAt(stored, now, leewayMillis) > now;
   }
 }

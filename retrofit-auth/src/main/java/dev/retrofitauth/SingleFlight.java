@@ -1,101 +1,290 @@
 package dev.retrofitauth;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The one file to read for a 401. It owns the lock, the {@link Session} and the current {@link
- * Flight}, and decides what becomes of every call that must wait: each decision is a {@link
- * Decision}, chosen under the lock ({@code enter}) and acted on outside it ({@code act}). Waiting
- * calls learn their fate in one place, {@link Waiter#release}. A flight remembers the session
- * generation it started in, so that a result that arrives after a sign-in or sign-out is discarded.
- * The lock is held only for short bookkeeping, never while user code runs.
+ * One session's refresh, from the decision to start it to the release of the last call that waited
+ * for it: the file to read for a 401. It owns the session's lock, the {@link Session} and the
+ * current {@link Flight}. Every decision about a call is a {@link Fate}, chosen under the lock and
+ * acted on outside it, and every waiting call is released here, by {@link #release}: when its
+ * refresh ends, when it is cancelled, when the queue is full, when the refresh times out. Queue
+ * mode's retry slots are handed out here too.
+ *
+ * <h3>The fate table</h3>
+ *
+ * <p>Three kinds of waiting call: an <b>unsent</b> call waited before it was sent (a refresh ran,
+ * or its token was inside the leeway); a <b>sent</b> call got a 401 and holds it; in queue mode a
+ * call of either kind that may proceed first waits for a retry slot (<b>queued</b>). What each does
+ * when it is released:
+ *
+ * <table>
+ *   <caption>What a waiting call does, for each way its wait can end</caption>
+ *   <tr><th>ending ({@link Fate})</th><th>unsent call</th><th>sent call (holds a 401)</th>
+ *       <th>queue mode</th></tr>
+ *   <tr><td>{@code SUCCEEDED}: new tokens are saved</td><td>sent</td><td>sent again, once</td>
+ *       <td>waits for a slot, then as single flight</td></tr>
+ *   <tr><td>{@code STALE}: the 401 was for a token already replaced</td><td>-</td>
+ *       <td>sent again at once, no refresh</td><td>waits for a slot, then sent again</td></tr>
+ *   <tr><td>{@code REJECTED}: the refresh token was refused (or another process signed out);
+ *       tokens cleared</td><td>sent without a token</td><td>gets its 401</td>
+ *       <td>as single flight (a slot first, for the unsent call)</td></tr>
+ *   <tr><td>{@code UNREFRESHABLE}, {@code UNREFRESHABLE_NEWLY}: nothing to refresh with, signed
+ *       out, or the 401 came from inside the refresh</td><td>sent without a token</td>
+ *       <td>gets its 401</td><td>as {@code REJECTED}</td></tr>
+ *   <tr><td>{@code FAILED}: a transient failure, a failure a moment ago (backoff), a timed-out
+ *       refresh that still runs, or the refresh timeout</td><td>fails</td><td>fails</td>
+ *       <td>fails</td></tr>
+ *   <tr><td>{@code FAILED_OLD_TOKEN_VALID}: as {@code FAILED}, for a refresh started ahead of
+ *       expiry whose old token has not expired and got no 401</td><td>sent with the old token</td>
+ *       <td>fails</td><td>waits for a slot, then sent (unsent); fails (sent)</td></tr>
+ *   <tr><td>{@code SUPERSEDED_BY_SIGN_IN}: {@code signIn()} ran meanwhile</td>
+ *       <td>sent with the new tokens</td><td>sent again with the new tokens</td>
+ *       <td>waits for a slot, then as single flight</td></tr>
+ *   <tr><td>{@code SUPERSEDED_BY_SIGN_OUT}: {@code signOut()} ran meanwhile</td>
+ *       <td>sent without a token</td><td>gets its 401</td>
+ *       <td>becomes {@code SIGNED_OUT_WHILE_QUEUED}</td></tr>
+ *   <tr><td>{@code SIGNED_OUT_WHILE_QUEUED}: queue mode, {@code signOut()}</td><td>fails</td>
+ *       <td>gets its 401</td><td>(queue mode only)</td></tr>
+ *   <tr><td>{@code QUEUE_FULL}: {@code maxQueuedCalls} calls wait already</td><td>fails</td>
+ *       <td>fails</td><td>(queue mode only)</td></tr>
+ *   <tr><td>{@code CANCELED}: the call was cancelled or interrupted, or the app cancelled its group
+ *       or every queued call</td><td>fails</td><td>fails</td><td>fails, slot or not</td></tr>
+ * </table>
+ *
+ * <p>"Fails" is an {@link IOException}: for the failures, {@code "Token refresh failed"} with the
+ * refresh's failure as its cause (an {@link InterruptedIOException} for a timeout); for a cancel,
+ * the reason given, as an {@link InterruptedIOException} for an interrupt. A refresh always ends in
+ * exactly one of these for every call that waited for it, and a call is released exactly once.
+ *
+ * <h3>The refresh's states</h3>
+ *
+ * <p>A {@link Flight} is RUNNING from its start; then exactly one of: FINISHED (the refresh
+ * returned: its tokens are saved before any waiter is released), TIMED_OUT (the refresh timeout
+ * passed: its waiters fail; it stays current, so no second refresh presents the same refresh token,
+ * and tokens that arrive within a second timeout are still saved; then FINISHED), ABANDONED (twice
+ * the timeout: it stops being current, its thread is interrupted and its lease released, and what
+ * it returns is ignored), or superseded by a sign-in or sign-out (it stops being current at once,
+ * its waiters are released as the table says, and what it returns is discarded).
+ *
+ * <p>The lock guards this file's fields, the session, the backoff, the store writer's bookkeeping
+ * and the retry queue. It is held only for bookkeeping: never while user code runs (the clock is
+ * read before it is taken), never while a waiter is released.
  */
-final class SingleFlight {
-  final Object lock = new Object();
+final class SingleFlight implements Engine {
+  /** What becomes of a call: a decision that it waits or goes, or the ending of its wait. */
+  enum Fate {
+    /** Decision: nothing to wait for; the unsent call is sent now. */
+    SEND(Action.PROCEED, null, false),
+    /** Decision: one refresh starts in the background; the unsent call is sent now. */
+    START_BACKGROUND(Action.PROCEED, null, false),
+    /** Decision: start a refresh and wait for it. */
+    START(Action.WAIT, Action.WAIT, false),
+    /** Decision: a refresh runs; wait for it. */
+    JOIN(Action.WAIT, Action.WAIT, false),
+    SUCCEEDED(Action.PROCEED, Action.PROCEED, true),
+    STALE(null, Action.PROCEED, true),
+    REJECTED(Action.PROCEED, Action.PASS_THROUGH, true),
+    UNREFRESHABLE(Action.PROCEED, Action.PASS_THROUGH, true),
+    /** As {@link #UNREFRESHABLE}, the first time for these tokens: the listeners hear it. */
+    UNREFRESHABLE_NEWLY(Action.PROCEED, Action.PASS_THROUGH, true),
+    FAILED(Action.FAIL, Action.FAIL, true),
+    FAILED_OLD_TOKEN_VALID(Action.PROCEED, Action.FAIL, true),
+    SUPERSEDED_BY_SIGN_IN(Action.PROCEED, Action.PROCEED, true),
+    SUPERSEDED_BY_SIGN_OUT(Action.PROCEED, Action.PASS_THROUGH, true),
+    SIGNED_OUT_WHILE_QUEUED(Action.FAIL, Action.PASS_THROUGH, true),
+    QUEUE_FULL(Action.FAIL, Action.FAIL, true),
+    CANCELED(Action.FAIL, Action.FAIL, true);
+
+    private final @Nullable Action unsent;
+    private final @Nullable Action sent;
+
+    /** True if the wait is over: the call is released with this fate. */
+    final boolean ends;
+
+    Fate(@Nullable Action unsent, @Nullable Action sent, boolean ends) {
+      this.unsent = unsent;
+      this.sent = sent;
+      this.ends = ends;
+    }
+
+    /** What a call does now; {@code sent} is true if it already holds a 401. */
+    Action action(boolean sent) {
+      Action action = sent ? this.sent : unsent;
+      if (action == null)
+        throw new AssertionError(this + " never reaches a call with sent=" + sent);
+      return action;
+    }
+
+    /**
+     * Returns the exception for one call that fails with this fate. For the failures {@code cause}
+     * is the refresh's failure; for {@link #QUEUE_FULL} and {@link #CANCELED} it carries the
+     * message to repeat. Each call gets its own instance: exceptions are mutable.
+     */
+    IOException exception(@Nullable IOException cause) {
+      switch (this) {
+        case FAILED:
+        case FAILED_OLD_TOKEN_VALID:
+          if (cause instanceof RefreshFailedException
+              && ((RefreshFailedException) cause).isPermanent()) {
+            // Calls fail like this until signOut(): name the error, not only in the cause.
+            return new IOException("Token refresh failed for good: " + cause.getMessage(), cause);
+          }
+          return new IOException("Token refresh failed", cause);
+        case SIGNED_OUT_WHILE_QUEUED:
+          return new IOException("Canceled: signed out while waiting for a token refresh");
+        case CANCELED:
+          String reason = cause != null ? cause.getMessage() : "Canceled";
+          return cause instanceof InterruptedIOException
+              ? new InterruptedIOException(reason)
+              : new IOException(reason);
+        case QUEUE_FULL:
+          return new IOException(cause != null ? cause.getMessage() : "Retry queue is full");
+        default:
+          throw new AssertionError(this + " fails no call");
+      }
+    }
+  }
+
+  /** What a call does with its fate. */
+  enum Action {
+    /** Keep waiting: registered with a refresh. */
+    WAIT,
+    /** Send the call, or send it again. */
+    PROCEED,
+    /** Hand the 401 the call already has to its caller. */
+    PASS_THROUGH,
+    /** Fail the call with an {@link IOException}. */
+    FAIL
+  }
+
+  private final Object lock = new Object();
+  private final Clock clock;
   private final boolean clearTokensWhenUnrefreshable;
+  private final long timeoutMillis;
+  private final ScheduledExecutorService timer;
   private final Listeners listeners;
+  private final Grant grant;
+  private final Session session;
   private final Backoff backoff;
-  final StoreWriter writer;
+  private final StoreWriter writer;
   private final RetryQueue queue;
-  final RefreshTask task;
-  final Session session;
-  private final boolean acquires;
+  private final Refresher refresher;
+  private final Counters counters = new Counters(); // Guarded by lock, but its atomic counters.
+  private final Refresher.Done finish = this::finish;
+  private final Runnable retryEnded = this::retryEnded;
 
   // Guarded by lock for writes; read without it on every request.
   private volatile @Nullable Flight flight;
 
-  final Counters counters = new Counters();
+  private boolean draining; // Guarded by lock: a thread hands out retry slots.
+  private boolean drainAgain; // Guarded by lock: a slot freed while it did.
 
-  SingleFlight(RefreshManager.Builder builder, Listeners listeners) {
-    this.clearTokensWhenUnrefreshable = builder.clearTokensWhenUnrefreshable;
+  SingleFlight(SessionConfig config, Listeners listeners) {
+    this.clock = config.clock;
+    this.clearTokensWhenUnrefreshable = config.clearTokensWhenUnrefreshable;
+    this.timeoutMillis = config.refreshTimeoutMillis;
+    this.timer = config.timer;
     this.listeners = listeners;
-    this.backoff = new Backoff(lock, builder);
-    this.writer = new StoreWriter(lock, builder.store, listeners);
-    this.session = new Session(lock, builder, writer);
-    this.queue = new RetryQueue(lock, builder);
-    this.task = new RefreshTask(this, builder, writer, listeners);
-    this.acquires = task.acquires();
+    this.grant = new Grant(config.refreshApi, config.tokenSource);
+    this.session = new Session(lock, clock, config.leewayMillis, config.refreshAheadMillis);
+    this.backoff =
+        new Backoff(
+            config.backoffInitialMillis, config.backoffMaxMillis, config.maxRetryAfterMillis);
+    this.writer = new StoreWriter(lock, config.store, listeners);
+    this.queue =
+        new RetryQueue(config.queueMode, config.maxConcurrentRetries, config.maxQueuedCalls);
+    LeasedRefresh leased =
+        config.store instanceof SharedTokenStore
+            ? new LeasedRefresh(
+                (SharedTokenStore) config.store,
+                grant,
+                session,
+                writer,
+                listeners,
+                config.refreshTimeoutMillis)
+            : null;
+    this.refresher =
+        new Refresher(
+            grant, config.store, leased, writer, listeners, config.executor, config.revoker);
   }
 
   /** Loads the tokens the store holds when the manager is built; a failure starts signed out. */
   void restore() {
-    writer.restore(session);
+    Tokens loaded = writer.load();
+    long now = clock.currentTimeMillis();
+    synchronized (lock) {
+      session.restore(loaded, now);
+      writer.stage(session.generation(), loaded);
+    }
   }
 
-  /** Returns false if no call needs to wait before it is sent: the cheap check for the hot path. */
-  boolean mayWaitBeforeSend() {
-    return flight != null || session.dueForRefresh() || (acquires && session.header() == null);
+  @Override
+  public @Nullable String header() {
+    return session.header();
   }
 
-  /**
-   * Registers {@code waiter}, which has not been sent yet, if it must wait for a refresh: one is
-   * running, or the access token expires within the leeway. Returns false if the call may be sent
-   * at once; true if the waiter was registered, or was completed at once.
-   */
-  boolean awaitBeforeSend(Waiter waiter) {
-    if (!mayWaitBeforeSend() || task.isRefreshThread()) return false;
-    Decision decision;
+  @Override
+  public @Nullable Tokens tokens() {
+    return session.tokens();
+  }
+
+  @Override
+  public boolean mayWaitBeforeSend() {
+    return flight != null
+        || session.dueForRefresh(clock.currentTimeMillis())
+        || (grant.acquires() && session.header() == null);
+  }
+
+  @Override
+  public boolean awaitBeforeSend(Waiter waiter) {
+    if (!mayWaitBeforeSend() || refresher.onRefreshThread()) return false;
+    long now = clock.currentTimeMillis();
+    Fate fate;
     Flight started;
     IOException failure;
     synchronized (lock) {
-      decision = decideBeforeSend();
-      started = enter(decision, waiter, Flight.Kind.PROACTIVE);
+      fate = decideBeforeSend(now);
+      started = enter(fate, waiter, Flight.Kind.PROACTIVE, now);
       failure = backoff.lastFailure();
     }
-    act(decision, waiter, started, failure);
-    return decision != Decision.SEND && decision != Decision.START_BACKGROUND;
+    act(fate, waiter, started, failure);
+    return fate != Fate.SEND && fate != Fate.START_BACKGROUND;
   }
 
-  private Decision decideBeforeSend() {
+  private Fate decideBeforeSend(long now) {
     assert Thread.holdsLock(lock);
     Flight running = flight;
     // Only with a token source do calls wait for tokens when there are none: they are acquired.
-    boolean acquire = acquires && session.tokens() == null;
-    boolean mustWait = acquire || session.expiresSoon();
+    boolean acquire = grant.acquires() && session.tokens() == null;
+    boolean mustWait = acquire || session.expiresSoon(now);
     if (running == null) {
-      if (!canRefresh()) return Decision.SEND;
+      if (!canRefresh()) return Fate.SEND;
       if (!mustWait) {
         // In the refresh-ahead window: one background refresh, and this call goes on.
-        return session.dueForRefresh() && !backoff.active()
-            ? Decision.START_BACKGROUND
-            : Decision.SEND;
+        return session.dueForRefresh(now) && !backoff.active(now)
+            ? Fate.START_BACKGROUND
+            : Fate.SEND;
       }
       // In backoff an expiring token still goes out; with none to send, the call fails fast.
-      if (backoff.active()) return acquire ? Decision.FAIL_FAST : Decision.SEND;
+      if (backoff.active(now)) return acquire ? Fate.FAILED : Fate.SEND;
     } else if (running.state != Flight.State.RUNNING) {
       // A timed-out refresh still runs: wait for neither it nor another.
-      return acquire ? Decision.FAIL_FAST : Decision.SEND;
+      return acquire ? Fate.FAILED : Fate.SEND;
     } else if (running.kind == Flight.Kind.BACKGROUND && !mustWait && !running.tokenDead) {
-      return Decision.SEND; // The token is good until the leeway: no need to wait.
+      return Fate.SEND; // The token is good until the leeway: no need to wait.
     }
-    if (queue.isFull(running != null ? running.size() : 0)) return Decision.QUEUE_FULL;
-    return running != null ? Decision.JOIN : Decision.START;
+    if (queue.isFull(running != null ? running.size() : 0)) return Fate.QUEUE_FULL;
+    return running != null ? Fate.JOIN : Fate.START;
   }
 
-  /** True if {@code header} got a 401 and the refresh that started from it runs. */
-  boolean tokenKnownDead(String header) {
+  @Override
+  public boolean tokenKnownDead(String header) {
     Flight running = flight;
     return running != null
         && running.tokenDead
@@ -103,31 +292,34 @@ final class SingleFlight {
         && header.equals(session.header());
   }
 
-  /**
-   * Handles a 401 for a request that carried {@code sentHeader}. Completes {@code waiter} now if
-   * the answer is known, or registers it with the running refresh.
-   */
-  void onUnauthorized(String sentHeader, Waiter waiter) {
-    if (task.isRefreshThread()) {
+  @Override
+  public boolean onRefreshThread() {
+    return refresher.onRefreshThread();
+  }
+
+  @Override
+  public void onUnauthorized(String sentHeader, Waiter waiter) {
+    if (refresher.onRefreshThread()) {
       // The RefreshApi's own call got a 401: waiting would wait for itself.
-      Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
+      release(waiter, Fate.UNREFRESHABLE, null);
       return;
     }
-    Decision decision;
+    long now = clock.currentTimeMillis();
+    Fate fate;
     Flight started;
     IOException failure;
     boolean cleared;
     long target;
     synchronized (lock) {
-      decision = decideUnauthorized(sentHeader);
-      started = enter(decision, waiter, Flight.Kind.UNAUTHORIZED);
-      if (decision == Decision.JOIN) flight.tokenDead = true; // A 401: no longer just ahead.
+      fate = decideUnauthorized(sentHeader, now);
+      started = enter(fate, waiter, Flight.Kind.UNAUTHORIZED, now);
+      if (fate == Fate.JOIN) flight.tokenDead = true; // A 401: no longer just ahead.
       failure = backoff.lastFailure();
-      cleared = decision == Decision.TELL_NO_REFRESH_POSSIBLE && clearTokensWhenUnrefreshable;
-      if (cleared) session.replace(null);
+      cleared = fate == Fate.UNREFRESHABLE_NEWLY && clearTokensWhenUnrefreshable;
+      if (cleared) replaceSession(null, now);
       target = session.generation();
     }
-    if (decision == Decision.TELL_NO_REFRESH_POSSIBLE) {
+    if (fate == Fate.UNREFRESHABLE_NEWLY) {
       if (cleared) {
         writer.flush(target);
         listeners.signedOut(AuthListener.SignOutReason.NO_REFRESH_POSSIBLE);
@@ -135,28 +327,97 @@ final class SingleFlight {
         listeners.noRefreshPossible();
       }
     }
-    act(decision, waiter, started, failure);
+    act(fate, waiter, started, failure);
   }
 
-  private Decision decideUnauthorized(String sentHeader) {
+  private Fate decideUnauthorized(String sentHeader, long now) {
     assert Thread.holdsLock(lock);
-    if (session.tokens() == null) return Decision.PASS_THROUGH; // Signed out since it was sent.
+    if (session.tokens() == null) return Fate.UNREFRESHABLE; // Signed out since it was sent.
     Flight running = flight;
     // Checked first: in queue mode a stale 401's retry waits in the queue too.
-    if (queue.isFull(running != null ? running.size() : 0)) return Decision.QUEUE_FULL;
+    if (queue.isFull(running != null ? running.size() : 0)) return Fate.QUEUE_FULL;
     // Another refresh finished after the call was sent: retry with the new token.
-    if (!sentHeader.equals(session.header())) return Decision.STALE;
+    if (!sentHeader.equals(session.header())) return Fate.STALE;
     if (running != null) {
       // A timed-out refresh still runs: wait for neither it nor a second one.
-      return running.state == Flight.State.RUNNING ? Decision.JOIN : Decision.FAIL_FAST;
+      return running.state == Flight.State.RUNNING ? Fate.JOIN : Fate.FAILED;
     }
     if (!canRefresh()) {
-      return session.firstNoRefreshPossible()
-          ? Decision.TELL_NO_REFRESH_POSSIBLE
-          : Decision.PASS_THROUGH;
+      return session.firstNoRefreshPossible() ? Fate.UNREFRESHABLE_NEWLY : Fate.UNREFRESHABLE;
     }
-    if (backoff.active()) return Decision.FAIL_FAST;
-    return Decision.START;
+    if (backoff.active(now)) return Fate.FAILED;
+    return Fate.START;
+  }
+
+  /**
+   * Refreshes now, for the app, whatever the expiry and the backoff: {@code waiter} joins the
+   * running refresh, or starts one; calls made meanwhile wait for it too.
+   */
+  void refreshNow(Waiter waiter) {
+    long now = clock.currentTimeMillis();
+    Fate fate;
+    Flight started;
+    IOException failure;
+    synchronized (lock) {
+      Flight running = flight;
+      if (running != null) {
+        fate = running.state == Flight.State.RUNNING ? Fate.JOIN : Fate.FAILED;
+      } else {
+        fate = canRefresh() ? Fate.START : Fate.UNREFRESHABLE;
+      }
+      started = enter(fate, waiter, Flight.Kind.FORCED, now);
+      failure = backoff.lastFailure();
+    }
+    act(fate, waiter, started, failure);
+  }
+
+  /** Under the lock: starts or joins a flight as {@code fate} says; returns one it started. */
+  private @Nullable Flight enter(Fate fate, Waiter waiter, Flight.Kind kind, long now) {
+    assert Thread.holdsLock(lock);
+    Flight started = null;
+    if (fate == Fate.START || fate == Fate.START_BACKGROUND) {
+      if (fate == Fate.START_BACKGROUND) kind = Flight.Kind.BACKGROUND;
+      started = new Flight(lock, session.tokens(), session.generation(), kind);
+      flight = started;
+      counters.refreshesStarted++;
+    }
+    if (fate == Fate.START || fate == Fate.JOIN) {
+      queue.arrived(waiter, now);
+      flight.add(waiter);
+    }
+    if (fate == Fate.STALE) counters.stale401s++;
+    return started;
+  }
+
+  /**
+   * Outside the lock: launches what {@link #enter} started, and releases a call whose wait ends.
+   */
+  private void act(
+      Fate fate, Waiter waiter, @Nullable Flight started, @Nullable IOException failure) {
+    assert !Thread.holdsLock(lock);
+    if (started != null) launch(started);
+    if (!fate.ends) return; // SEND and START_BACKGROUND go now; START and JOIN wait.
+    IOException cause = fate == Fate.QUEUE_FULL ? queue.fullError() : failure;
+    release(waiter, fate, cause);
+  }
+
+  /**
+   * Starts {@code started}'s refresh and its timers: its waiters fail at the timeout, and the
+   * refresh is abandoned at twice the timeout, so that no token endpoint can block refreshing for
+   * longer than that.
+   */
+  private void launch(Flight started) {
+    if (timeoutMillis > 0L) {
+      IOException timedOut =
+          new InterruptedIOException("token refresh timed out after " + timeoutMillis + " ms");
+      started.timeout =
+          timer.schedule(() -> timeOut(started, timedOut), timeoutMillis, TimeUnit.MILLISECONDS);
+      if (timeoutMillis <= Long.MAX_VALUE / 2) {
+        started.abandonment =
+            timer.schedule(() -> abandon(started), 2 * timeoutMillis, TimeUnit.MILLISECONDS);
+      }
+    }
+    refresher.run(started, finish);
   }
 
   /**
@@ -164,6 +425,7 @@ final class SingleFlight {
    * Returns the tokens there were before, or null. Blocks until the store holds the new session.
    */
   @Nullable Tokens changeSession(@Nullable Tokens newTokens) {
+    long now = clock.currentTimeMillis();
     Tokens previous;
     Flight running;
     Waiter superseded = null;
@@ -181,23 +443,29 @@ final class SingleFlight {
         dropped = queue.takeAll(superseded);
         superseded = null;
       }
-      session.replace(newTokens);
+      target = replaceSession(newTokens, now);
       backoff.reset();
-      target = session.generation();
     }
     // A superseded refresh must not report a timeout later: its result is no longer wanted.
-    if (running != null) running.cancelTimeout();
+    if (running != null) cancelTimers(running);
     writer.flush(target);
-    Outcome outcome =
-        newTokens != null ? Outcome.SUPERSEDED_BY_SIGN_IN : Outcome.SUPERSEDED_BY_SIGN_OUT;
-    Waiter.release(superseded, outcome, null, queue);
-    Waiter.release(dropped, Outcome.SIGNED_OUT_WHILE_QUEUED, null, queue);
+    release(
+        superseded,
+        newTokens != null ? Fate.SUPERSEDED_BY_SIGN_IN : Fate.SUPERSEDED_BY_SIGN_OUT,
+        null);
+    release(dropped, Fate.SIGNED_OUT_WHILE_QUEUED, null);
     return previous;
   }
 
+  /** Revokes {@code signedOut} in the background, if the app asked for that. */
+  void revoke(Tokens signedOut) {
+    refresher.revoke(signedOut);
+  }
+
   /** Applies the result of {@code done}'s refresh, saves it, tells listeners, releases waiters. */
-  void finish(Flight done, RefreshTask.Result result) {
-    Outcome outcome = result.outcome;
+  private void finish(Flight done, RefreshResult result) {
+    long now = clock.currentTimeMillis();
+    Fate fate;
     Waiter waiters;
     boolean save = false;
     IOException failedNow = null;
@@ -208,45 +476,45 @@ final class SingleFlight {
       boolean timedOut = done.state == Flight.State.TIMED_OUT;
       done.state = Flight.State.FINISHED;
       waiters = done.detachAll();
+      long nanos = System.nanoTime() - done.startedNanos;
       if (done.generation != session.generation()) {
         // signIn() or signOut() ran meanwhile: the newer state wins.
-        outcome =
-            session.tokens() != null
-                ? Outcome.SUPERSEDED_BY_SIGN_IN
-                : Outcome.SUPERSEDED_BY_SIGN_OUT;
-      } else if (outcome == Outcome.SUCCEEDED) {
+        fate = session.tokens() != null ? Fate.SUPERSEDED_BY_SIGN_IN : Fate.SUPERSEDED_BY_SIGN_OUT;
+      } else if (result.status == RefreshResult.Status.SUCCEEDED) {
+        fate = Fate.SUCCEEDED;
         counters.refreshesSucceeded++;
-        counters.refreshNanosSucceeded += System.nanoTime() - done.startedNanos;
-        session.replace(result.tokens);
+        counters.refreshNanosSucceeded += nanos;
+        replaceSession(result.tokens, now);
         backoff.reset();
         save = true;
-      } else if (outcome == Outcome.REJECTED) {
+      } else if (result.status == RefreshResult.Status.REJECTED) {
+        fate = Fate.REJECTED;
         counters.refreshesRejected++;
-        counters.refreshNanosRejected += System.nanoTime() - done.startedNanos;
-        session.replace(null);
+        counters.refreshNanosRejected += nanos;
+        replaceSession(null, now);
         save = true;
-      } else if (!timedOut) {
-        counters.refreshesFailed++;
-        counters.refreshNanosFailed += System.nanoTime() - done.startedNanos;
-        backoff.recordFailure(result.failure);
-        failedNow = result.failure; // A timed-out refresh was reported when it timed out.
-      }
-      if (outcome == Outcome.FAILED && oldTokenUsable(done)) {
-        outcome = Outcome.FAILED_OLD_TOKEN_VALID;
+      } else {
+        fate = oldTokenUsable(done, now) ? Fate.FAILED_OLD_TOKEN_VALID : Fate.FAILED;
+        if (!timedOut) { // A timed-out refresh was counted and told when it timed out.
+          counters.refreshesFailed++;
+          counters.refreshNanosFailed += nanos;
+          backoff.recordFailure(result.failure, now);
+          failedNow = result.failure;
+        }
       }
       target = session.generation();
     }
-    done.cancelTimeout();
+    cancelTimers(done);
     // Saved before any waiter is released, so that no call can outlive the refresh token.
     if (save) writer.flush(target, result.saved);
-    if (outcome == Outcome.SUCCEEDED) {
+    if (fate == Fate.SUCCEEDED) {
       listeners.refreshed();
-    } else if (outcome == Outcome.REJECTED) {
+    } else if (fate == Fate.REJECTED) {
       listeners.signedOut(result.signOutReason());
     } else if (failedNow != null) {
       listeners.refreshFailed(failedNow);
     }
-    Waiter.release(waiters, outcome, result.failure, queue);
+    release(waiters, fate, result.failure);
   }
 
   /**
@@ -254,9 +522,10 @@ final class SingleFlight {
    * The refresh itself goes on: its result is still saved when it arrives, and until then no other
    * refresh starts, so that a refresh token is never presented twice at once.
    */
-  void timeOut(Flight timedOut, IOException failure) {
+  private void timeOut(Flight timedOut, IOException failure) {
+    long now = clock.currentTimeMillis();
     Waiter waiters;
-    Outcome outcome;
+    Fate fate;
     boolean current;
     synchronized (lock) {
       if (timedOut.state != Flight.State.RUNNING) return;
@@ -266,85 +535,19 @@ final class SingleFlight {
       if (current) {
         counters.refreshesFailed++;
         counters.refreshNanosFailed += System.nanoTime() - timedOut.startedNanos;
-        backoff.recordFailure(failure);
+        backoff.recordFailure(failure, now);
       }
-      outcome = oldTokenUsable(timedOut) ? Outcome.FAILED_OLD_TOKEN_VALID : Outcome.FAILED;
+      fate = oldTokenUsable(timedOut, now) ? Fate.FAILED_OLD_TOKEN_VALID : Fate.FAILED;
     }
     if (current) listeners.refreshFailed(failure);
-    Waiter.release(waiters, outcome, failure, queue);
-  }
-
-  /**
-   * Refreshes now, for the app, whatever the expiry and the backoff: {@code waiter} joins the
-   * running refresh, or starts one; calls made meanwhile wait for it too.
-   */
-  void refreshNow(Waiter waiter) {
-    Decision decision;
-    Flight started;
-    IOException failure;
-    synchronized (lock) {
-      Flight running = flight;
-      if (running != null) {
-        decision = running.state == Flight.State.RUNNING ? Decision.JOIN : Decision.FAIL_FAST;
-      } else {
-        decision = canRefresh() ? Decision.START : Decision.PASS_THROUGH;
-      }
-      started = enter(decision, waiter, Flight.Kind.FORCED);
-      failure = backoff.lastFailure();
-    }
-    act(decision, waiter, started, failure);
-  }
-
-  /** Under the lock: starts or joins a flight as {@code decision} says; returns one it started. */
-  private @Nullable Flight enter(Decision decision, Waiter waiter, Flight.Kind kind) {
-    assert Thread.holdsLock(lock);
-    Flight started = null;
-    if (decision == Decision.START || decision == Decision.START_BACKGROUND) {
-      if (decision == Decision.START_BACKGROUND) kind = Flight.Kind.BACKGROUND;
-      started = new Flight(lock, session.tokens(), session.generation(), kind);
-      flight = started;
-      counters.refreshesStarted++;
-    }
-    if (decision == Decision.START || decision == Decision.JOIN) {
-      queue.arrived(waiter);
-      flight.add(waiter);
-    }
-    if (decision == Decision.STALE) counters.stale401s++;
-    return started;
-  }
-
-  /** Outside the lock: launches what {@link #enter} started, or completes {@code waiter} now. */
-  private void act(
-      Decision decision, Waiter waiter, @Nullable Flight started, @Nullable IOException failure) {
-    assert !Thread.holdsLock(lock);
-    switch (decision) {
-      case START:
-      case START_BACKGROUND:
-        task.launch(started);
-        break;
-      case STALE:
-        Waiter.release(waiter, Outcome.SUCCEEDED, null, queue);
-        break;
-      case FAIL_FAST:
-        Waiter.release(waiter, Outcome.FAILED, failure, queue);
-        break;
-      case QUEUE_FULL:
-        Waiter.release(waiter, Outcome.QUEUE_FULL, queue.fullError(), queue);
-        break;
-      case PASS_THROUGH:
-      case TELL_NO_REFRESH_POSSIBLE:
-        Waiter.release(waiter, Outcome.UNREFRESHABLE, null, queue);
-        break;
-      default:
-        break; // SEND goes now; JOIN waits for the flight.
-    }
+    release(waiters, fate, failure);
   }
 
   /**
    * Gives up on {@code late}, which has run for twice the refresh timeout: the next 401 may start a
    * new refresh, and whatever {@code late} returns is ignored.
    */
-  void abandon(Flight late) {
+  private void abandon(Flight late) {
     synchronized (lock) {
       if (late.state != Flight.State.TIMED_OUT) return;
       late.state = Flight.State.ABANDONED;
@@ -353,14 +556,46 @@ final class SingleFlight {
     late.interruptRunner();
   }
 
-  /** Removes {@code waiter}; returns false if it was completed already, or never waited. */
-  boolean cancel(Waiter waiter) {
+  private static void cancelTimers(Flight ended) {
+    java.util.concurrent.ScheduledFuture<?> scheduled = ended.timeout;
+    if (scheduled != null) scheduled.cancel(false);
+    scheduled = ended.abandonment;
+    if (scheduled != null) scheduled.cancel(false);
+  }
+
+  @Override
+  public boolean cancel(Waiter waiter, IOException reason) {
     synchronized (lock) {
       Object owner = waiter.owner;
       if (owner == null) return false;
-      if (owner == queue) return queue.remove(waiter);
-      ((Flight) owner).remove(waiter);
-      return true;
+      if (owner == queue) {
+        if (!queue.remove(waiter)) return false;
+      } else {
+        ((Flight) owner).remove(waiter);
+      }
+    }
+    release(waiter, Fate.CANCELED, reason);
+    return true;
+  }
+
+  @Override
+  public void awaitRelease(Waiter waiter, CountDownLatch released, Runnable afterRelease) {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          released.await();
+          return;
+        } catch (InterruptedException e) {
+          interrupted = true;
+          IOException reason =
+              new InterruptedIOException("interrupted while waiting for a token refresh");
+          // Canceled: the latch is open now. Released already: end what the release started.
+          if (!cancel(waiter, reason)) afterRelease.run();
+        }
+      }
+    } finally {
+      if (interrupted) Thread.currentThread().interrupt();
     }
   }
 
@@ -370,31 +605,160 @@ final class SingleFlight {
     synchronized (lock) {
       canceled = queue.take(group, flight);
     }
-    return Waiter.release(canceled, Outcome.CANCELED, new IOException(reason), queue);
+    return release(canceled, Fate.CANCELED, new IOException(reason));
+  }
+
+  /**
+   * Releases every waiter of the chain that starts at {@code head} with {@code fate}: the one place
+   * where a waiting call learns what became of its wait. In queue mode the calls that may proceed
+   * wait for a retry slot first. A continuation that throws does not keep the others waiting.
+   * Returns how many waiters there were.
+   */
+  private int release(@Nullable Waiter head, Fate fate, @Nullable IOException cause) {
+    assert !Thread.holdsLock(lock);
+    RuntimeException thrown = null;
+    Waiter queued = null;
+    int count = 0;
+    for (Waiter w = head; w != null; count++) {
+      Waiter next = w.next;
+      w.prev = null;
+      w.next = null;
+      Action action = fate.action(w.sent);
+      if (action == Action.PROCEED && queue.enabled()) {
+        w.next = queued; // Reversed here, back in order of arrival by the queue.
+        queued = w;
+      } else {
+        try {
+          switch (action) {
+            case PROCEED:
+              w.proceed(null);
+              break;
+            case PASS_THROUGH:
+              w.passThrough();
+              break;
+            default:
+              w.fail(fate.exception(cause));
+          }
+        } catch (RuntimeException e) {
+          if (thrown == null) thrown = e; // Release the other waiters first, then surface it.
+        }
+      }
+      w = next;
+    }
+    if (queued != null) {
+      long now = clock.currentTimeMillis();
+      synchronized (lock) {
+        queue.add(reverse(queued), now);
+      }
+      drain();
+    }
+    if (thrown != null) throw thrown;
+    return count;
+  }
+
+  private static @Nullable Waiter reverse(@Nullable Waiter head) {
+    Waiter reversed = null;
+    while (head != null) {
+      Waiter next = head.next;
+      head.next = reversed;
+      reversed = head;
+      head = next;
+    }
+    return reversed;
+  }
+
+  /** Queue mode: a retry that held a slot has ended, however it ended. */
+  private void retryEnded() {
+    synchronized (lock) {
+      queue.retryEnded();
+    }
+    drain();
+  }
+
+  /**
+   * Queue mode: sends queued calls while retry slots are free. One thread drains at a time; a
+   * thread that finds another draining leaves its work to it, so that a retry that fails at once
+   * cannot recurse.
+   */
+  private void drain() {
+    synchronized (lock) {
+      if (draining) {
+        drainAgain = true;
+        return;
+      }
+      draining = true;
+    }
+    while (true) {
+      Waiter next;
+      synchronized (lock) {
+        next = queue.startNext();
+        if (next == null) {
+          if (drainAgain) {
+            drainAgain = false;
+            continue;
+          }
+          draining = false;
+          return;
+        }
+      }
+      try {
+        next.proceed(retryEnded);
+      } catch (RuntimeException e) {
+        synchronized (lock) {
+          draining = false;
+        }
+        retryEnded();
+        throw e;
+      }
+    }
   }
 
   List<QueuedCall> queuedCalls() {
+    long now = clock.currentTimeMillis();
     synchronized (lock) {
-      return queue.describe(flight);
+      return queue.describe(flight, now);
     }
   }
 
-  RefreshManager.Stats stats() {
+  /** Returns a copy of the counters, with the calls waiting right now. */
+  Counters counters() {
     synchronized (lock) {
       Flight running = flight;
-      return new RefreshManager.Stats(
-          counters.copy(), running != null ? running.size() : 0, queue.size());
+      return counters.copy(running != null ? running.size() : 0, queue.size());
     }
+  }
+
+  @Override
+  public void countRetry() {
+    counters.retries.incrementAndGet();
+  }
+
+  @Override
+  public void countDpopNonceResend() {
+    counters.dpopNonceResends.incrementAndGet();
+  }
+
+  @Override
+  public void countDeadTokenRequestAvoided() {
+    counters.deadTokenRequestsAvoided.incrementAndGet();
+  }
+
+  /** Under the lock: replaces the tokens in a new generation and stages them for the store. */
+  private long replaceSession(@Nullable Tokens tokens, long now) {
+    assert Thread.holdsLock(lock);
+    long generation = session.replace(tokens, now);
+    writer.stage(generation, tokens);
+    return generation;
   }
 
   /** True if a refresh could help: a token source, or a RefreshApi and a refresh token. */
   private boolean canRefresh() {
-    return task.canRefresh(session.tokens());
+    return grant.canRefresh(session.tokens());
   }
 
   /** True if waiting calls may use the old token: no 401 proved it dead, and it has not expired. */
-  private boolean oldTokenUsable(Flight flight) {
+  private static boolean oldTokenUsable(Flight flight, long now) {
     Tokens old = flight.tokens;
-    return !flight.tokenDead && old != null && (!old.hasExpiry() || session.stillValid(old));
+    return !flight.tokenDead && old != null && (!old.hasExpiry() || Session.stillValid(old, now));
   }
 }

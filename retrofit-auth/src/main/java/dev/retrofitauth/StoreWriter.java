@@ -6,21 +6,21 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Writes the session to the {@link TokenStore}: one write at a time, never under the lock, and
- * latest wins. Each session change is staged with its generation under the lock; {@link #flush}
- * then writes the newest staged state, and a caller whose state another thread is writing waits for
- * that write instead of writing again.
+ * latest wins. It shares {@link SingleFlight}'s lock, and waits on it for a write in progress. Each
+ * session change is staged with its generation under the lock; {@link #flush} then writes the
+ * newest staged state, and a caller whose state another thread is writing waits for that write
+ * instead of writing again.
  */
 final class StoreWriter {
   private final Object lock;
-  final TokenStore store;
+  private final TokenStore store;
   private final Listeners listeners;
 
-  // Guarded by lock.
-  private @Nullable Tokens staged;
-  private long stagedGeneration;
-  private long writtenGeneration;
-  private boolean writing;
-  private boolean inSync = true;
+  private @Nullable Tokens staged; // Guarded by lock.
+  private long stagedGeneration; // Guarded by lock.
+  private long writtenGeneration; // Guarded by lock.
+  private boolean writing; // Guarded by lock.
+  private boolean inSync = true; // Guarded by lock.
 
   StoreWriter(Object lock, TokenStore store, Listeners listeners) {
     this.lock = lock;
@@ -28,16 +28,15 @@ final class StoreWriter {
     this.listeners = listeners;
   }
 
-  /** Loads the tokens the store holds into {@code session}; a store that fails starts empty. */
-  void restore(Session session) {
-    Tokens loaded = null;
+  /** Loads the tokens the store holds; a store that fails is told to the listeners, and null. */
+  @Nullable Tokens load() {
+    assert !Thread.holdsLock(lock);
     try {
-      loaded = store.load();
+      return store.load();
     } catch (Exception e) {
+      // Wide: a store is user code, and a broken one must not keep the manager from starting.
       listeners.storeFailed(e);
-    }
-    synchronized (lock) {
-      session.restore(loaded);
+      return null;
     }
   }
 

@@ -8,16 +8,25 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The one answer to "is this response ours to fix?", for {@link AuthCall} and {@link
- * AuthAuthenticator} alike.
+ * AuthAuthenticator} alike: status, {@link NoAuth} and {@link NoRetry}, one retry at most, the
+ * request's own token, its origin, a body that can be sent again, the {@code WWW-Authenticate}
+ * challenge, and the app's {@link RefreshRule}.
  */
 final class Unauthorized {
-  private Unauthorized() {}
+  private final Origins origins;
+  private final Listeners listeners;
+
+  Unauthorized(Origins origins, Listeners listeners) {
+    this.origins = origins;
+    this.listeners = listeners;
+  }
 
   /**
-   * Returns the {@code Authorization} header that {@code response}'s request carried if the
-   * response is a 401 that a refresh may fix, or null to hand the response over as it is.
+   * Returns the {@code Authorization} header whose token a refresh should replace, if {@code
+   * response} is a 401 (or what the {@link RefreshRule} names) that a refresh may fix; null to hand
+   * the response over as it is.
    */
-  static @Nullable String sentHeader(Response response, MethodPolicy policy, RefreshManager auth) {
+  @Nullable String tokenToRefresh(Response response, MethodPolicy policy) {
     boolean unauthorized = response.code() == 401;
     boolean ruled = response.request().tag(AuthInterceptor.RuleMatch.class) != null;
     if ((!unauthorized && !ruled) || policy.noAuth || policy.noRetry) return null;
@@ -31,10 +40,10 @@ final class Unauthorized {
     if (sent.tag(AuthMark.class) != AuthMark.ATTACHED) return null;
     String header = sent.header(AuthInterceptor.AUTHORIZATION);
     if (header == null) return null; // OkHttp removed it on a redirect to another origin.
-    if (!auth.origins.mayReceiveToken(sent.url())) return null;
+    if (!origins.mayReceiveToken(sent.url())) return null;
     RequestBody body = sent.body();
     if (body != null && body.isOneShot()) return null; // It cannot be sent again.
-    if (unauthorized && !challengeAllowsRefresh(response, auth)) return null;
+    if (unauthorized && !challengeAllowsRefresh(response)) return null;
     return header;
   }
 
@@ -45,7 +54,7 @@ final class Unauthorized {
    * after its one resend: it cannot. {@code insufficient_user_authentication}: it cannot, and the
    * listeners are told that the user must step up.
    */
-  private static boolean challengeAllowsRefresh(Response response, RefreshManager auth) {
+  private boolean challengeAllowsRefresh(Response response) {
     Challenges.Challenge stepUp = null;
     boolean hopeless = false;
     for (Challenges.Challenge challenge : Challenges.parse(response.headers("WWW-Authenticate"))) {
@@ -66,7 +75,7 @@ final class Unauthorized {
       }
     }
     if (stepUp != null) {
-      auth.listeners.stepUpRequired(
+      listeners.stepUpRequired(
           new StepUpChallenge(stepUp.param("acr_values"), maxAge(stepUp.param("max_age"))));
       return false;
     }

@@ -40,8 +40,7 @@ final class AuthenticatorTest {
             });
     fixture = Fixture.create(RefreshManager.builder().refreshApi(refreshApi));
     client = fixture.client.newBuilder().authenticator(fixture.auth.authenticator()).build();
-    fixture.auth.origins.factoryServes(
-        fixture.server.server.url("/")); // As the fixture's Retrofit does.
+    fixture.auth.servedBy(fixture.server.server.url("/")); // As the fixture's Retrofit does.
     fixture.server.acceptOnly("other");
   }
 

@@ -24,6 +24,12 @@ final class Await {
     return stats.callsWaitingForRefresh() + stats.callsWaitingForRetrySlot();
   }
 
+  /** Calls that wait in {@code engine}: for a refresh, or in queue mode for a retry slot. */
+  static int waiting(SingleFlight engine) {
+    Counters counters = engine.counters();
+    return counters.callsWaitingForRefresh + counters.callsWaitingForRetrySlot;
+  }
+
   /** Fails if any threads of this JVM are deadlocked. */
   static void noDeadlock() {
     long[] deadlocked = ManagementFactory.getThreadMXBean().findDeadlockedThreads();

@@ -146,8 +146,7 @@ final class BadInputTest {
                 .tokenEndpoint("https://auth.example/token")
                 .clientId("a")
                 .clientSecret("s")
-                .clientAuthentication(
-                    dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication.NONE)
+                .clientAuthentication(dev.retrofitauth.oauth2.ClientAuthentication.NONE)
                 .build());
     fails(
         NullPointerException.class,

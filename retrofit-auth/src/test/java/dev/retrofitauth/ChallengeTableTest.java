@@ -151,7 +151,7 @@ final class ChallengeTableTest {
   void authenticatorReadsTheSameChallenges() throws IOException {
     start(RefreshManager.builder());
     server.challenge = "Bearer error=\"insufficient_scope\"";
-    fixture.auth.origins.factoryServes(server.server.url("/")); // As its Retrofit would.
+    fixture.auth.servedBy(server.server.url("/")); // As its Retrofit would.
     okhttp3.OkHttpClient client =
         fixture.client.newBuilder().authenticator(fixture.auth.authenticator()).build();
     try (okhttp3.Response response =

@@ -178,15 +178,16 @@ final class EngineHardeningTest {
   @Test
   void staleUnauthorizedRespectsMaxQueuedCalls() throws Exception {
     GatedRefreshApi refreshApi = GatedRefreshApi.returning(Tokens.of("new", "r2")).hold();
-    RefreshManager auth =
-        RefreshManager.builder()
-            .refreshApi(refreshApi)
-            .queueMode(true)
-            .maxConcurrentRetries(1)
-            .maxQueuedCalls(2)
-            .build();
-    auth.signIn(Tokens.of("a", "r1"));
-    SingleFlight engine = auth.engine;
+    SingleFlight engine =
+        new SingleFlight(
+            RefreshManager.builder()
+                .refreshApi(refreshApi)
+                .queueMode(true)
+                .maxConcurrentRetries(1)
+                .maxQueuedCalls(2)
+                .config(),
+            new Listeners(new AuthListener[0]));
+    engine.changeSession(Tokens.of("a", "r1"));
     HeldWaiter busy = new HeldWaiter(); // A stale 401 whose retry holds the only slot.
     engine.onUnauthorized("Bearer stale", busy);
     assertTrue(busy.slot.get() != null, "the first retry runs");
@@ -198,7 +199,7 @@ final class EngineHardeningTest {
     engine.onUnauthorized("Bearer stale", third);
 
     assertEquals("Retry queue is full: 2 calls are waiting (maxQueuedCalls)", third.failure.get());
-    assertEquals(2, Await.waiting(auth));
+    assertEquals(2, Await.waiting(engine));
     refreshApi.release();
     busy.finish();
     Await.until("both retried", () -> first.slot.get() != null || second.slot.get() != null);
@@ -332,7 +333,7 @@ final class EngineHardeningTest {
           OkHttpClient client =
               fixture.client.newBuilder().authenticator(fixture.auth.authenticator()).build();
           shared.set(client);
-          fixture.auth.origins.factoryServes(fixture.server.server.url("/"));
+          fixture.auth.servedBy(fixture.server.server.url("/"));
           fixture.server.acceptOnly("new");
 
           java.util.concurrent.CompletableFuture<IOException> failure =
@@ -379,7 +380,7 @@ final class EngineHardeningTest {
 
   /** A waiter whose retry holds its queue slot until the test finishes it. */
   private static final class HeldWaiter extends Waiter {
-    final AtomicReference<@Nullable RetryQueue> slot = new AtomicReference<>();
+    final AtomicReference<@Nullable Runnable> slot = new AtomicReference<>();
     final AtomicReference<@Nullable String> failure = new AtomicReference<>();
 
     HeldWaiter() {
@@ -387,8 +388,8 @@ final class EngineHardeningTest {
     }
 
     @Override
-    void proceed(@Nullable RetryQueue slot) {
-      this.slot.set(slot);
+    void proceed(@Nullable Runnable retryEnded) {
+      this.slot.set(retryEnded);
     }
 
     @Override
@@ -402,8 +403,8 @@ final class EngineHardeningTest {
     }
 
     void finish() {
-      RetryQueue held = slot.get();
-      if (held != null) held.retryFinished();
+      Runnable held = slot.get();
+      if (held != null) held.run();
     }
   }
 }

@@ -95,7 +95,7 @@ final class FileTokenStoreJimfsTest {
   void windowsTemporaryFileHasOwnerOnlyAclBeforeTokensAreWritten() throws Exception {
     Path file = windows();
     List<List<AclEntry>> seen = new ArrayList<>();
-    FileStoreIo<Path> io =
+    FileStoreOps<Path> io =
         new FileTokenStoreTest.Intercepting<Path>(FileStoreNio.create(file)) {
           @Override
           public void write(Path temporary, byte[] bytes) throws IOException {
@@ -172,7 +172,7 @@ final class FileTokenStoreJimfsTest {
   void unixFileIsOwnerOnlyFromItsCreation() throws Exception {
     Path file = unix();
     List<String> seen = new ArrayList<>();
-    FileStoreIo<Path> io =
+    FileStoreOps<Path> io =
         new FileTokenStoreTest.Intercepting<Path>(FileStoreNio.create(file)) {
           @Override
           public void write(Path temporary, byte[] bytes) throws IOException {

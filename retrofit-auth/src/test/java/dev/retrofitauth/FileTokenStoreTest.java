@@ -93,7 +93,7 @@ final class FileTokenStoreTest {
   @Test
   void temporaryFileIsOwnerOnlyBeforeTokensAreWritten() throws Exception {
     List<String> seen = new ArrayList<>();
-    FileStoreIo<Path> io =
+    FileStoreOps<Path> io =
         new Intercepting<Path>(FileStoreNio.create(file())) {
           @Override
           public void write(Path temporary, byte[] bytes) throws IOException {
@@ -111,7 +111,7 @@ final class FileTokenStoreTest {
   void crashBetweenWriteAndRenameLeavesOldFileIntact() throws Exception {
     TokenStore.file(file()).save(Tokens.of("old-access", "old-refresh"));
     byte[] before = Files.readAllBytes(file().toPath());
-    FileStoreIo<Path> io =
+    FileStoreOps<Path> io =
         new Intercepting<Path>(FileStoreNio.create(file())) {
           @Override
           public void replace(Path temporary) {
@@ -288,7 +288,7 @@ final class FileTokenStoreTest {
     List<String> left = new ArrayList<>(Arrays.asList(directory.toFile().list()));
     Collections.sort(left);
     List<String> expected = new ArrayList<>(others);
-    expected.add("tokens.json.lock"); // The lease's lock file stays: see FileStoreIo.openLockFile.
+    expected.add("tokens.json.lock"); // The lease's lock file stays: see FileStoreOps.openLockFile.
     Collections.sort(expected);
     assertEquals(expected, left);
   }
@@ -377,10 +377,10 @@ final class FileTokenStoreTest {
   /**
    * Passes everything to {@code delegate}; a test overrides the step it wants to watch or break.
    */
-  static class Intercepting<T> implements FileStoreIo<T> {
-    private final FileStoreIo<T> delegate;
+  static class Intercepting<T> implements FileStoreOps<T> {
+    private final FileStoreOps<T> delegate;
 
-    Intercepting(FileStoreIo<T> delegate) {
+    Intercepting(FileStoreOps<T> delegate) {
       this.delegate = delegate;
     }
 

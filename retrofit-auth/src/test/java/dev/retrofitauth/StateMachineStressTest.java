@@ -73,17 +73,15 @@ final class StateMachineStressTest {
 
   private static final class CountingWaiter extends Waiter {
     final AtomicInteger completions = new AtomicInteger();
-    final RefreshManager manager;
 
-    CountingWaiter(RefreshManager manager, boolean sent) {
+    CountingWaiter(boolean sent) {
       super(sent, MethodPolicy.DEFAULT);
-      this.manager = manager;
     }
 
     @Override
-    void proceed(@Nullable RetryQueue slot) {
+    void proceed(@Nullable Runnable retryEnded) {
       completions.incrementAndGet();
-      if (slot != null) slot.retryFinished(); // The "retry" ends at once.
+      if (retryEnded != null) retryEnded.run(); // The "retry" ends at once.
     }
 
     @Override
@@ -103,7 +101,7 @@ final class StateMachineStressTest {
     ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
     AtomicInteger overlaps = new AtomicInteger();
     AtomicInteger signIns = new AtomicInteger();
-    RefreshManager auth =
+    RefreshManager.Builder builder =
         RefreshManager.builder()
             .tokenStore(store)
             .queueMode(queueMode)
@@ -131,9 +129,10 @@ final class StateMachineStressTest {
                   } finally {
                     refreshing.remove(current.refreshToken());
                   }
-                })
-            .build();
-    auth.signIn(Tokens.of("a0", "r0"));
+                });
+    SingleFlight engine = new SingleFlight(builder.config(), new Listeners(new AuthListener[0]));
+    engine.restore();
+    engine.changeSession(Tokens.of("a0", "r0"));
     List<CountingWaiter> waiters = new CopyOnWriteArrayList<>();
     CountDownLatch start = new CountDownLatch(1);
     Thread[] threads = new Thread[THREADS];
@@ -151,21 +150,20 @@ final class StateMachineStressTest {
                 for (int i = 0; i < OPS_PER_THREAD; i++) {
                   int op = r.nextInt(20);
                   if (op < 8) {
-                    CountingWaiter w = new CountingWaiter(auth, true);
+                    CountingWaiter w = new CountingWaiter(true);
                     waiters.add(w);
-                    String header = auth.engine.session.header();
-                    auth.engine.onUnauthorized(
+                    String header = engine.header();
+                    engine.onUnauthorized(
                         header != null && r.nextInt(4) != 0 ? header : "Bearer stale", w);
                   } else if (op < 12) {
-                    CountingWaiter w = new CountingWaiter(auth, false);
+                    CountingWaiter w = new CountingWaiter(false);
                     waiters.add(w);
-                    if (!auth.engine.awaitBeforeSend(w))
-                      w.completions.incrementAndGet(); // Sent now.
+                    if (!engine.awaitBeforeSend(w)) w.completions.incrementAndGet(); // Sent now.
                   } else if (op < 16 && !waiters.isEmpty()) {
                     CountingWaiter w = waiters.get(r.nextInt(waiters.size()));
-                    if (auth.engine.cancel(w)) w.completions.incrementAndGet();
+                    engine.cancel(w, new IOException("Canceled")); // Released by the engine.
                   } else if (op == 16) {
-                    auth.signOut();
+                    engine.changeSession(null);
                   } else if (op == 17) {
                     // Each sign-in brings its own refresh token. (Random ids once collided, about
                     // once in 50,000 rounds: two sign-ins with one refresh token, whose refreshes
@@ -173,11 +171,11 @@ final class StateMachineStressTest {
                     int n = 1_000_000 + signIns.incrementAndGet();
                     // Sometimes already inside the leeway, so that calls wait before sending.
                     long expiry = r.nextBoolean() ? System.currentTimeMillis() : Tokens.NO_EXPIRY;
-                    auth.signIn(Tokens.of("s" + n, "sr" + n, expiry));
+                    engine.changeSession(Tokens.of("s" + n, "sr" + n, expiry));
                   } else if (op == 18) {
-                    auth.cancelAllQueued();
+                    engine.cancelQueued(null, "Canceled: every queued call was canceled");
                   } else {
-                    auth.queuedCalls();
+                    engine.queuedCalls();
                   }
                 }
               });
@@ -189,12 +187,12 @@ final class StateMachineStressTest {
     Await.until(
         "round " + seed + ": every waiter completed",
         () -> waiters.stream().allMatch(w -> w.completions.get() >= 1));
-    Await.until("round " + seed + ": nothing waits", () -> Await.waiting(auth) == 0);
+    Await.until("round " + seed + ": nothing waits", () -> Await.waiting(engine) == 0);
     Await.until("round " + seed + ": refreshes returned", refreshing::isEmpty);
     // A refresh saves after it returns: the store catches up with the manager, and stays there.
     Await.until(
         "round " + seed + ": store in step with the manager",
-        () -> java.util.Objects.equals(auth.currentTokens(), load(store)));
+        () -> java.util.Objects.equals(engine.tokens(), load(store)));
     for (CountingWaiter w : waiters) {
       assertEquals(1, w.completions.get(), "round " + seed + ": a waiter completed twice");
     }

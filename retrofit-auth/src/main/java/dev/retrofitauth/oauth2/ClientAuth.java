@@ -1,8 +1,7 @@
 package dev.retrofitauth.oauth2;
 
-import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.Clock;
 import dev.retrofitauth.internal.JwsSigner;
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.io.IOException;
 import java.io.UnsupportedEncodingException;
 import java.net.URLEncoder;
@@ -34,7 +33,7 @@ final class ClientAuth {
   private final @Nullable String clientSecret;
   private final @Nullable JwsSigner signer;
   private final @Nullable ClientAuthentication configured;
-  private final RefreshManager.Clock clock;
+  private final Clock clock;
 
   /**
    * The caller has checked that {@code configured}, if set, fits the secret and the signer; when it
@@ -45,7 +44,7 @@ final class ClientAuth {
       @Nullable String clientSecret,
       @Nullable JwsSigner signer,
       @Nullable ClientAuthentication configured,
-      RefreshManager.Clock clock) {
+      Clock clock) {
     this.clientId = clientId;
     this.clientSecret = clientSecret;
     this.signer = signer;

@@ -1,10 +1,9 @@
 package dev.retrofitauth.oauth2;
 
+import dev.retrofitauth.Clock;
 import dev.retrofitauth.DPoP;
-import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.internal.Internal;
 import dev.retrofitauth.internal.JwsSigner;
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.security.PrivateKey;
@@ -31,7 +30,7 @@ final class HelperConfig {
   private @Nullable OkHttpClient client;
   private @Nullable DPoP dpop;
   private boolean allowCleartext;
-  RefreshManager.Clock clock = System::currentTimeMillis;
+  Clock clock = System::currentTimeMillis;
 
   HelperConfig(String endpointName) {
     this.endpointName = endpointName;
@@ -88,7 +87,7 @@ final class HelperConfig {
     this.allowCleartext = allowCleartext;
   }
 
-  void clock(RefreshManager.Clock clock) {
+  void clock(Clock clock) {
     this.clock = Objects.requireNonNull(clock, "clock == null");
   }
 

@@ -1,5 +1,6 @@
 package dev.retrofitauth.oauth2;
 
+import dev.retrofitauth.Clock;
 import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshApi;
 import dev.retrofitauth.RefreshFailedException;
@@ -65,25 +66,6 @@ import org.jspecify.annotations.Nullable;
  * cannot forge log lines. Instances are immutable and thread-safe.
  */
 public final class OAuth2RefreshApi implements RefreshApi {
-  /** How the client authenticates to the authorization server (RFC 6749 §2.3, RFC 7523 §2.2). */
-  public enum ClientAuthentication {
-    /**
-     * HTTP Basic with the client id and secret. The default when a secret is set, unless the
-     * server's metadata lists only {@code client_secret_post}.
-     */
-    CLIENT_SECRET_BASIC,
-    /** {@code client_id} and {@code client_secret} in the form body. */
-    CLIENT_SECRET_POST,
-    /**
-     * A JWT signed with the client's private key ({@code private_key_jwt}): {@code iss} and {@code
-     * sub} are the client id, {@code aud} is the endpoint the request goes to, it expires after 60
-     * seconds and has a new random {@code jti}. The default when a private key is set.
-     */
-    PRIVATE_KEY_JWT,
-    /** A public client: {@code client_id} in the form body, no secret. */
-    NONE
-  }
-
   private final AuthorizationServer server;
   private final ClientAuth clientAuth;
   private final @Nullable String scope;
@@ -228,7 +210,7 @@ public final class OAuth2RefreshApi implements RefreshApi {
      * The device clock, used for expiries and assertions. Defaults to {@link
      * System#currentTimeMillis()}.
      */
-    public Builder clock(RefreshManager.Clock clock) {
+    public Builder clock(Clock clock) {
       config.clock(clock);
       return this;
     }

@@ -1,9 +1,8 @@
 package dev.retrofitauth.oauth2;
 
-import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.Clock;
 import dev.retrofitauth.TokenRevoker;
 import dev.retrofitauth.Tokens;
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.io.IOException;
 import java.security.PrivateKey;
 import okhttp3.HttpUrl;
@@ -148,7 +147,7 @@ public final class OAuth2Revoker implements TokenRevoker {
     }
 
     /** The clock for client assertions. Defaults to {@link System#currentTimeMillis()}. */
-    public Builder clock(RefreshManager.Clock clock) {
+    public Builder clock(Clock clock) {
       config.clock(clock);
       return this;
     }

@@ -1,12 +1,11 @@
 package dev.retrofitauth.oauth2;
 
+import dev.retrofitauth.Clock;
 import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshFailedException;
-import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.TokenSource;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.internal.JwsSigner;
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;
 import java.security.PrivateKey;
@@ -60,7 +59,7 @@ public final class OAuth2TokenSource implements TokenSource {
   private final @Nullable String scope;
   private final List<String> resources;
   private final @Nullable String audience;
-  private final RefreshManager.Clock clock;
+  private final Clock clock;
 
   private OAuth2TokenSource(
       ClientCredentialsBuilder b, TokenEndpointClient http, AuthorizationServer server) {
@@ -263,7 +262,7 @@ public final class OAuth2TokenSource implements TokenSource {
     }
 
     /** The clock for expiries and assertions. Defaults to {@link System#currentTimeMillis()}. */
-    public ClientCredentialsBuilder clock(RefreshManager.Clock clock) {
+    public ClientCredentialsBuilder clock(Clock clock) {
       config.clock(clock);
       return this;
     }
@@ -366,7 +365,7 @@ public final class OAuth2TokenSource implements TokenSource {
     }
 
     /** The clock for expiries and assertions. Defaults to {@link System#currentTimeMillis()}. */
-    public JwtBearerBuilder clock(RefreshManager.Clock clock) {
+    public JwtBearerBuilder clock(Clock clock) {
       config.clock(clock);
       return this;
     }

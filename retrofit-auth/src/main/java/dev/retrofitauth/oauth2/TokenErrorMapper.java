@@ -2,8 +2,8 @@ package dev.retrofitauth.oauth2;
 
 import com.squareup.moshi.JsonDataException;
 import com.squareup.moshi.JsonReader;
+import dev.retrofitauth.Clock;
 import dev.retrofitauth.RefreshFailedException;
-import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;
@@ -36,9 +36,9 @@ final class TokenErrorMapper {
                   "unsupported_grant_type",
                   "invalid_scope")));
 
-  private final RefreshManager.Clock clock;
+  private final Clock clock;
 
-  TokenErrorMapper(RefreshManager.Clock clock) {
+  TokenErrorMapper(Clock clock) {
     this.clock = clock;
   }
 

@@ -1,8 +1,8 @@
 package dev.retrofitauth.oauth2;
 
+import dev.retrofitauth.Clock;
 import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshFailedException;
-import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;
@@ -25,11 +25,11 @@ final class TokenExchange {
 
   private final TokenEndpointClient http;
   private final @Nullable DPoP dpop;
-  private final RefreshManager.Clock clock;
+  private final Clock clock;
   private final TokenResponseReader responses;
   private final TokenErrorMapper errors;
 
-  TokenExchange(TokenEndpointClient http, @Nullable DPoP dpop, RefreshManager.Clock clock) {
+  TokenExchange(TokenEndpointClient http, @Nullable DPoP dpop, Clock clock) {
     this.http = http;
     this.dpop = dpop;
     this.clock = clock;

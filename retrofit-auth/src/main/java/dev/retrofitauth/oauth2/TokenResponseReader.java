@@ -3,8 +3,8 @@ package dev.retrofitauth.oauth2;
 import com.squareup.moshi.JsonDataException;
 import com.squareup.moshi.JsonEncodingException;
 import com.squareup.moshi.JsonReader;
+import dev.retrofitauth.Clock;
 import dev.retrofitauth.RefreshFailedException;
-import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.Tokens;
 import java.io.EOFException;
 import java.io.IOException;
@@ -24,9 +24,9 @@ final class TokenResponseReader {
   private static final Pattern JSON_NUMBER =
       Pattern.compile("-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?");
 
-  private final RefreshManager.Clock clock;
+  private final Clock clock;
 
-  TokenResponseReader(RefreshManager.Clock clock) {
+  TokenResponseReader(Clock clock) {
     this.clock = clock;
   }
 

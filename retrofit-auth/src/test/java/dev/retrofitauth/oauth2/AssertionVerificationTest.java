@@ -9,7 +9,6 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.oauth2.Jose.Alg;
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.io.IOException;
 import java.util.Collections;
 import java.util.List;

@@ -13,7 +13,6 @@ import com.squareup.moshi.JsonReader;
 import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.Tokens;
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.io.IOException;
 import java.text.ParseException;
 import java.util.Collections;

@@ -10,7 +10,6 @@ import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.Tokens;
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Date;

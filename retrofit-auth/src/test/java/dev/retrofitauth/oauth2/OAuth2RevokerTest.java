@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import com.nimbusds.jwt.JWTClaimsSet;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.oauth2.Jose.Alg;
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;

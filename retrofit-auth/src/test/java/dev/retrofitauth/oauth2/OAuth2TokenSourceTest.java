@@ -11,7 +11,6 @@ import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.oauth2.Jose.Alg;
-import dev.retrofitauth.oauth2.OAuth2RefreshApi.ClientAuthentication;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.PrivateKey;

@@ -4,6 +4,7 @@ import com.squareup.moshi.Json;
 import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.AuthListener;
 import dev.retrofitauth.AuthListener.SignOutReason;
+import dev.retrofitauth.Clock;
 import dev.retrofitauth.DPoP;
 import dev.retrofitauth.NoAuth;
 import dev.retrofitauth.NoRetry;
@@ -16,6 +17,7 @@ import dev.retrofitauth.RetryPriority;
 import dev.retrofitauth.TokenStore;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.micrometer.RetrofitAuthMetrics;
+import dev.retrofitauth.oauth2.ClientAuthentication;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi;
 import dev.retrofitauth.oauth2.OAuth2TokenSource;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -68,7 +70,7 @@ final class ReadmeSnippets {
   static String access;
   static String refresh;
   static long expiresInSeconds;
-  static RefreshManager.Clock clock;
+  static Clock clock;
   static KeyPair keyPair;
   static String issuer;
   static File configDir;
@@ -172,7 +174,7 @@ final class ReadmeSnippets {
         .tokenEndpoint("https://auth.example.com/oauth/token")
         .clientId("my-app")
         .clientSecret(secret)         // sent as client_secret_basic, unless:
-        .clientAuthentication(OAuth2RefreshApi.ClientAuthentication.CLIENT_SECRET_POST)
+        .clientAuthentication(ClientAuthentication.CLIENT_SECRET_POST)
         .scope("read write")          // optional
         .client(okHttpClient)         // optional; its copy drops retrofit-auth's interceptor
         .build();

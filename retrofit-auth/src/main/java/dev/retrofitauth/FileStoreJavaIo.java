@@ -23,18 +23,18 @@ import org.jspecify.annotations.Nullable;
  * <p>{@code java.io} cannot read a file's owner, so the ownership checks of {@link FileStoreNio}
  * are not made here; an app's own directories on Android belong to the app's user.
  */
-final class FileStoreLegacy implements FileStoreIo<File> {
+final class FileStoreJavaIo implements FileStoreOps<File> {
   private final File file;
   private final File directory;
   private final Pattern leftover;
   private final Random random = new Random();
 
-  FileStoreLegacy(File file) {
+  FileStoreJavaIo(File file) {
     this.file = file.getAbsoluteFile();
     File parent = this.file.getParentFile();
     if (parent == null) throw new IllegalArgumentException("not a file: " + file);
     this.directory = parent;
-    this.leftover = FileStoreIo.leftoverPattern(this.file.getName());
+    this.leftover = FileStoreOps.leftoverPattern(this.file.getName());
   }
 
   @Override
@@ -72,7 +72,7 @@ final class FileStoreLegacy implements FileStoreIo<File> {
   }
 
   private String nextName() {
-    return FileStoreIo.temporaryName(file.getName(), random.nextLong());
+    return FileStoreOps.temporaryName(file.getName(), random.nextLong());
   }
 
   private static boolean restrictToOwner(File file, boolean directory) {
@@ -175,7 +175,7 @@ final class FileStoreLegacy implements FileStoreIo<File> {
       return Long.MIN_VALUE; // Nothing could be deleted here anyway.
     }
     try {
-      return probe.lastModified() - FileStoreIo.LEFTOVER_AGE_MILLIS;
+      return probe.lastModified() - FileStoreOps.LEFTOVER_AGE_MILLIS;
     } finally {
       probe.delete();
     }

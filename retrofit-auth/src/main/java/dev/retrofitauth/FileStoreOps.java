@@ -7,7 +7,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The file system work of a {@link FileTokenStore}: {@link FileStoreNio} on {@code java.nio.file}
- * (Java 7+, Android 26+) and {@link FileStoreLegacy} on {@code java.io} (Android 21 to 25).
+ * (Java 7+, Android 26+) and {@link FileStoreJavaIo} on {@code java.io} (Android 21 to 25).
  *
  * <p>Every method refuses a token file that is a symbolic link or, where the file system tells
  * owners apart, a token file or directory that the current user does not own. Implementations are
@@ -15,7 +15,7 @@ import org.jspecify.annotations.Nullable;
  *
  * @param <T> a temporary file
  */
-interface FileStoreIo<T> {
+interface FileStoreOps<T> {
   /** Returns the token file's contents, or null if there is no token file. */
   byte @Nullable [] read() throws IOException;
 

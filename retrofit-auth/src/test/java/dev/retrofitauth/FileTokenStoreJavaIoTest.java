@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code java.io} fallback for Android 21 to 25, run on this JVM's file system. */
-final class FileTokenStoreLegacyTest {
+final class FileTokenStoreJavaIoTest {
   @TempDir Path directory;
 
   private File file() {
@@ -30,7 +30,7 @@ final class FileTokenStoreLegacyTest {
   }
 
   private TokenStore store() {
-    return new FileTokenStore(new FileStoreLegacy(file()));
+    return new FileTokenStore(new FileStoreJavaIo(file()));
   }
 
   private List<String> list() {
@@ -63,8 +63,8 @@ final class FileTokenStoreLegacyTest {
   @Test
   void temporaryFileIsInPrivateDirectoryBeforeTokensAreWritten() throws Exception {
     List<String> seen = new ArrayList<>();
-    FileStoreIo<File> io =
-        new FileTokenStoreTest.Intercepting<File>(new FileStoreLegacy(file())) {
+    FileStoreOps<File> io =
+        new FileTokenStoreTest.Intercepting<File>(new FileStoreJavaIo(file())) {
           @Override
           public void write(File temporary, byte[] bytes) throws IOException {
             seen.add(mode(temporary.getParentFile().toPath()) + " " + mode(temporary.toPath()));
@@ -88,8 +88,8 @@ final class FileTokenStoreLegacyTest {
   void crashBetweenWriteAndRenameLeavesOldFileIntact() throws Exception {
     store().save(Tokens.of("old-access", "old-refresh"));
     byte[] before = Files.readAllBytes(file().toPath());
-    FileStoreIo<File> io =
-        new FileTokenStoreTest.Intercepting<File>(new FileStoreLegacy(file())) {
+    FileStoreOps<File> io =
+        new FileTokenStoreTest.Intercepting<File>(new FileStoreJavaIo(file())) {
           @Override
           public void replace(File temporary) {
             throw new IllegalStateException("simulated crash");
@@ -166,7 +166,7 @@ final class FileTokenStoreLegacyTest {
     IOException e =
         assertThrows(
             IOException.class,
-            () -> new FileTokenStore(new FileStoreLegacy(nowhere)).save(Tokens.of("a")));
+            () -> new FileTokenStore(new FileStoreJavaIo(nowhere)).save(Tokens.of("a")));
 
     assertEquals(
         "the token file's directory does not exist: " + nowhere.getParentFile().getAbsolutePath(),

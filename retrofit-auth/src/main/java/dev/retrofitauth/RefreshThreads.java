@@ -1,0 +1,69 @@
+package dev.retrofitauth;
+
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The threads that every session of the process shares: the default refresh executor and the timer
+ * that times refreshes out. Both keep no thread while nothing runs, so an idle session holds none,
+ * and a thousand sessions hold no more than one.
+ */
+final class RefreshThreads {
+  private RefreshThreads() {}
+
+  /**
+   * The refresh executor of every manager built without {@code refreshExecutor}: like OkHttp's
+   * dispatcher, no idle threads, one per concurrent refresh, each reaped after 60 s unused.
+   */
+  static Executor defaultExecutor() {
+    return DefaultExecutor.INSTANCE;
+  }
+
+  /**
+   * The timer of every manager: one thread while a refresh with a timeout runs anywhere in the
+   * process, none 10 s after the last one ended. Its tasks are short and call no user code.
+   */
+  static ScheduledExecutorService timer() {
+    return Timer.INSTANCE;
+  }
+
+  // Holders: created on first use, so that a manager that never refreshes starts nothing.
+  private static final class DefaultExecutor {
+    static final Executor INSTANCE =
+        new ThreadPoolExecutor(
+            0,
+            Integer.MAX_VALUE,
+            60,
+            TimeUnit.SECONDS,
+            new SynchronousQueue<Runnable>(),
+            daemonThreads("retrofit-auth refresh"));
+  }
+
+  private static final class Timer {
+    static final ScheduledExecutorService INSTANCE = newTimer();
+
+    private static ScheduledExecutorService newTimer() {
+      ScheduledThreadPoolExecutor timer =
+          new ScheduledThreadPoolExecutor(1, daemonThreads("retrofit-auth refresh timeout"));
+      timer.setKeepAliveTime(10, TimeUnit.SECONDS);
+      timer.allowCoreThreadTimeOut(true); // No thread while no refresh runs.
+      timer.setRemoveOnCancelPolicy(true); // A finished refresh leaves no task behind.
+      return timer;
+    }
+  }
+
+  private static ThreadFactory daemonThreads(String name) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, name + " " + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}
