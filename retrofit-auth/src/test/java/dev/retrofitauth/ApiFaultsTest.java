@@ -69,7 +69,7 @@ final class ApiFaultsTest {
     IOException sync = assertThrows(IOException.class, () -> api.me().execute());
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     fixture.auth.signIn(Tokens.of("old", "r1"));
-    api.me().enqueue(AuthCallTest.recordingCallback(results));
+    api.me().enqueue(Callbacks.recording(results));
 
     assertTrue(results.poll(30, TimeUnit.SECONDS) instanceof IOException);
     assertNull(results.poll(100, TimeUnit.MILLISECONDS)); // Once.
@@ -84,7 +84,7 @@ final class ApiFaultsTest {
     Api api = start(new ApiServer("other"));
     refreshApi.hold();
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    for (int i = 0; i < 10; i++) api.me().enqueue(AuthCallTest.recordingCallback(results));
+    for (int i = 0; i < 10; i++) api.me().enqueue(Callbacks.recording(results));
     Await.until("all wait", () -> Await.waiting(fixture.auth) == 10);
 
     // Every pooled connection is dropped while the calls wait.

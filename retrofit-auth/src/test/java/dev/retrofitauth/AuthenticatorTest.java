@@ -109,8 +109,8 @@ final class AuthenticatorTest {
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     java.util.concurrent.CountDownLatch arrived = fixture.server.closeGate(3);
     CompletableFuture<Integer> plainResult = enqueuePlain("/img");
-    bare.me().enqueue(AuthCallTest.recordingCallback(results));
-    wrapped.me().enqueue(AuthCallTest.recordingCallback(results));
+    bare.me().enqueue(Callbacks.recording(results));
+    wrapped.me().enqueue(Callbacks.recording(results));
     assertTrue(arrived.await(30, TimeUnit.SECONDS)); // All three were sent with "old".
     fixture.server.openGate();
     Await.until("three wait", () -> Await.waiting(fixture.auth) == 3);

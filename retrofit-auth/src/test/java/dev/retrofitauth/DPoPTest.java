@@ -89,7 +89,7 @@ final class DPoPTest {
   private static BlockingQueue<Object> enqueue(Api api, int calls) {
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     for (int i = 0; i < calls; i++) {
-      api.get("api/item/" + i + "?page=" + i).enqueue(AuthCallTest.recordingCallback(results));
+      api.get("api/item/" + i + "?page=" + i).enqueue(Callbacks.recording(results));
     }
     return results;
   }

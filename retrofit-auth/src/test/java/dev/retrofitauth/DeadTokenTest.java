@@ -43,7 +43,7 @@ final class DeadTokenTest {
     // The first 5 wait at the server until all 1,000 are in OkHttp's dispatcher.
     java.util.concurrent.CountDownLatch arrived = fixture.server.closeGate(5);
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    for (int i = 0; i < 1_000; i++) api.me().enqueue(AuthCallTest.recordingCallback(results));
+    for (int i = 0; i < 1_000; i++) api.me().enqueue(Callbacks.recording(results));
     assertTrue(arrived.await(30, TimeUnit.SECONDS));
     fixture.server.openGate();
     refreshApi.awaitEntered();
@@ -75,10 +75,10 @@ final class DeadTokenTest {
     fixture.create(Api.class).open().execute(); // The factory allows the origin.
     java.util.concurrent.CountDownLatch arrived = fixture.server.closeGate(1);
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    api.me().enqueue(AuthCallTest.recordingCallback(results)); // Its 401 starts the refresh.
+    api.me().enqueue(Callbacks.recording(results)); // Its 401 starts the refresh.
     assertTrue(arrived.await(30, TimeUnit.SECONDS));
     // Queued behind it in the dispatcher: they reach the interceptor once the refresh runs.
-    api.poll().enqueue(AuthCallTest.recordingCallback(results));
+    api.poll().enqueue(Callbacks.recording(results));
     java.util.concurrent.CompletableFuture<Integer> plain =
         new java.util.concurrent.CompletableFuture<>();
     fixture
@@ -209,7 +209,7 @@ final class DeadTokenTest {
     Api api = fixture.create(Api.class);
     java.util.concurrent.CountDownLatch arrived = fixture.server.closeGate(1);
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    api.me().enqueue(AuthCallTest.recordingCallback(results)); // Its 401 starts the refresh.
+    api.me().enqueue(Callbacks.recording(results)); // Its 401 starts the refresh.
     assertTrue(arrived.await(30, TimeUnit.SECONDS));
     okhttp3.RequestBody oneShot =
         new okhttp3.RequestBody() {
@@ -229,7 +229,7 @@ final class DeadTokenTest {
           }
         };
     BlockingQueue<Object> uploads = new LinkedBlockingQueue<>();
-    api.upload(oneShot).enqueue(AuthCallTest.recordingCallback(uploads));
+    api.upload(oneShot).enqueue(Callbacks.recording(uploads));
     fixture.server.openGate();
 
     Object upload = uploads.poll(30, TimeUnit.SECONDS);

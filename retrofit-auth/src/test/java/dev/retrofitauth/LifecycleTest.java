@@ -80,7 +80,7 @@ final class LifecycleTest {
     now.set(T0 + 1); // Expired.
     int calls = 200;
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    for (int i = 0; i < calls; i++) api.me().enqueue(AuthCallTest.recordingCallback(results));
+    for (int i = 0; i < calls; i++) api.me().enqueue(Callbacks.recording(results));
     Await.until("all wait", () -> Await.waiting(fixture.auth) == calls);
 
     refreshApi.release();
@@ -258,7 +258,7 @@ final class LifecycleTest {
     int calls = 1_000;
     CountDownLatch done = new CountDownLatch(calls);
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    for (int i = 0; i < calls; i++) api.me().enqueue(AuthCallTest.recordingCallback(results));
+    for (int i = 0; i < calls; i++) api.me().enqueue(Callbacks.recording(results));
     Await.until("all wait", () -> Await.waiting(fixture.auth) == calls);
 
     refreshApi.release();
@@ -325,7 +325,7 @@ final class LifecycleTest {
     refreshThreads.shutdown();
   }
 
-  /** A listener's exception used to be swallowed with nothing logged (item 17). */
+  /** A listener's exception used to be swallowed with nothing logged. */
   @Test
   void listenerExceptionReachesTheThreadsUncaughtExceptionHandler() throws Exception {
     start(RefreshManager.builder(), Tokens.of("old", "r1"));

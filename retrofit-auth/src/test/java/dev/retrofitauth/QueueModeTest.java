@@ -124,7 +124,7 @@ final class QueueModeTest {
     fixture.server.acceptOnly("other");
     refreshApi.hold();
     BlockingQueue<Object> first = new LinkedBlockingQueue<>();
-    api.me().enqueue(AuthCallTest.recordingCallback(first));
+    api.me().enqueue(Callbacks.recording(first));
     refreshApi.awaitEntered();
     return first;
   }
@@ -150,7 +150,7 @@ final class QueueModeTest {
         call = api.normal(i);
         priority = 0;
       }
-      call.enqueue(AuthCallTest.recordingCallback(results));
+      call.enqueue(Callbacks.recording(results));
       keys.add(new int[] {priority, i});
     }
     keys.sort(Comparator.<int[]>comparingInt(k -> -k[0]).thenComparingInt(k -> k[1]));
@@ -183,7 +183,7 @@ final class QueueModeTest {
     int calls = 100;
     CountDownLatch arrived = fixture.server.closeGate(calls);
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    for (int i = 0; i < calls; i++) api.normal(i).enqueue(AuthCallTest.recordingCallback(results));
+    for (int i = 0; i < calls; i++) api.normal(i).enqueue(Callbacks.recording(results));
     assertTrue(arrived.await(30, TimeUnit.SECONDS));
     holdRetries = new CountDownLatch(1);
     fixture.server.openGate();
@@ -214,8 +214,8 @@ final class QueueModeTest {
     startHeldRefresh();
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
     Call<String> doomed = api.normal(1);
-    doomed.enqueue(AuthCallTest.recordingCallback(results));
-    api.normal(2).enqueue(AuthCallTest.recordingCallback(results));
+    doomed.enqueue(Callbacks.recording(results));
+    api.normal(2).enqueue(Callbacks.recording(results));
     Await.until("queued", () -> Await.waiting(fixture.auth) == 3);
     fixture.server.server.shutdown(); // Every retry now fails with an IOException.
     refreshApi.release();
@@ -233,9 +233,9 @@ final class QueueModeTest {
     BlockingQueue<Object> others = new LinkedBlockingQueue<>();
     for (int i = 0; i < 300; i++) {
       if (i % 3 == 0 && i < 270) {
-        api.feed(i).enqueue(AuthCallTest.recordingCallback(feed));
+        api.feed(i).enqueue(Callbacks.recording(feed));
       } else if (i % 3 != 0) {
-        api.normal(i).enqueue(AuthCallTest.recordingCallback(others));
+        api.normal(i).enqueue(Callbacks.recording(others));
       }
     }
     // Ten of the feed calls are synchronous callers, parked on their own threads.
@@ -291,11 +291,11 @@ final class QueueModeTest {
     start(RefreshManager.builder().queueMode(true).maxQueuedCalls(10));
     startHeldRefresh();
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    for (int i = 0; i < 9; i++) api.normal(i).enqueue(AuthCallTest.recordingCallback(results));
+    for (int i = 0; i < 9; i++) api.normal(i).enqueue(Callbacks.recording(results));
     assertEquals(10, Await.waiting(fixture.auth));
 
     BlockingQueue<Object> overflow = new LinkedBlockingQueue<>();
-    api.normal(99).enqueue(AuthCallTest.recordingCallback(overflow));
+    api.normal(99).enqueue(Callbacks.recording(overflow));
     IOException sync = assertThrows(IOException.class, () -> api.normal(100).execute());
 
     String message = "Retry queue is full: 10 calls are waiting (maxQueuedCalls)";
@@ -318,7 +318,7 @@ final class QueueModeTest {
           throw new RefreshRejectedException("revoked");
         });
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    for (int i = 0; i < 1_000; i++) api.normal(i).enqueue(AuthCallTest.recordingCallback(results));
+    for (int i = 0; i < 1_000; i++) api.normal(i).enqueue(Callbacks.recording(results));
     Await.until("queued", () -> Await.waiting(fixture.auth) == 1_001);
 
     refreshApi.release();
@@ -337,7 +337,7 @@ final class QueueModeTest {
     start(RefreshManager.builder().queueMode(true));
     BlockingQueue<Object> first = startHeldRefresh();
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    for (int i = 0; i < 50; i++) api.normal(i).enqueue(AuthCallTest.recordingCallback(results));
+    for (int i = 0; i < 50; i++) api.normal(i).enqueue(Callbacks.recording(results));
     Await.until("queued", () -> Await.waiting(fixture.auth) == 51);
 
     fixture.auth.signOut();
@@ -393,8 +393,8 @@ final class QueueModeTest {
     start(RefreshManager.builder().queueMode(true));
     startHeldRefresh();
     now.addAndGet(1_000);
-    api.feed(7).enqueue(AuthCallTest.recordingCallback(new LinkedBlockingQueue<>()));
-    api.high(8).enqueue(AuthCallTest.recordingCallback(new LinkedBlockingQueue<>()));
+    api.feed(7).enqueue(Callbacks.recording(new LinkedBlockingQueue<>()));
+    api.high(8).enqueue(Callbacks.recording(new LinkedBlockingQueue<>()));
     now.addAndGet(250);
 
     List<QueuedCall> snapshot = fixture.auth.queuedCalls();
@@ -422,7 +422,7 @@ final class QueueModeTest {
     CountDownLatch arrived = fixture.server.closeGate(1);
     fixture.server.acceptOnly("new");
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    api.me().enqueue(AuthCallTest.recordingCallback(results));
+    api.me().enqueue(Callbacks.recording(results));
     assertTrue(arrived.await(30, TimeUnit.SECONDS));
     fixture.auth.signIn(Tokens.of("new", "r2"));
     fixture.server.openGate();
@@ -459,7 +459,7 @@ final class QueueModeTest {
     refreshApi.answer(current -> Tokens.of("new", "r2"));
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
 
-    api.me().enqueue(AuthCallTest.recordingCallback(results));
+    api.me().enqueue(Callbacks.recording(results));
     Response<String> sync = api.me().execute();
 
     assertEquals(401, sync.code());

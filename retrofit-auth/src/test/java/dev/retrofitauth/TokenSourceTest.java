@@ -81,7 +81,7 @@ final class TokenSourceTest {
 
   private static BlockingQueue<Object> enqueue(Api api, int calls) {
     BlockingQueue<Object> results = new LinkedBlockingQueue<>();
-    for (int i = 0; i < calls; i++) api.me().enqueue(AuthCallTest.recordingCallback(results));
+    for (int i = 0; i < calls; i++) api.me().enqueue(Callbacks.recording(results));
     return results;
   }
 
