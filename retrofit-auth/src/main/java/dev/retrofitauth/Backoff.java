@@ -17,10 +17,9 @@ final class Backoff {
   private final long maxMillis;
   private final long maxRetryAfterMillis;
 
-  // Guarded by lock: SingleFlight's.
-  private int failuresInARow;
-  private long untilMillis;
-  private @Nullable IOException lastFailure;
+  private int failuresInARow; // Guarded by lock: SingleFlight's.
+  private long untilMillis; // Guarded by lock.
+  private @Nullable IOException lastFailure; // Guarded by lock.
 
   Backoff(long initialMillis, long maxMillis, long maxRetryAfterMillis) {
     this.initialMillis = initialMillis;

@@ -27,7 +27,9 @@ final class RefreshThreads {
 
   /**
    * The timer of every manager: one thread while a refresh with a timeout runs anywhere in the
-   * process, none 10 s after the last one ended. Its tasks are short and call no user code.
+   * process, none 10 s after the last one ended. A timeout fails its waiters on this thread, so
+   * their {@code enqueue} callbacks and the listeners' {@code onRefreshFailed} run here: one that
+   * blocks delays the timeouts of every session.
    */
   static ScheduledExecutorService timer() {
     return Timer.INSTANCE;

@@ -17,11 +17,13 @@ import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
  * Runs every benchmark and prints the report: per-call overhead (JMH, with {@code -prof gc}),
- * refresh storms side by side, the storm with the expiry known, and memory per waiting call.
+ * refresh storms side by side, the storm with the expiry known, memory per waiting call, and what
+ * an idle session costs.
  *
  * <pre>
  * java -jar benchmarks/target/benchmarks.jar           # the full run
  * java -jar benchmarks/target/benchmarks.jar --quick   # a smoke run, seconds
+ * java -jar benchmarks/target/benchmarks.jar --sessions  # what an idle session costs
  * </pre>
  */
 public final class Benchmarks {
@@ -38,6 +40,8 @@ public final class Benchmarks {
     long apiDelayMillis = 5;
     int memoryCalls = 10_000;
     int memoryRuns = 3;
+    int idleSessions = 10_000;
+    int sharingManagers = 1_000;
 
     /** The storm sizes of the rows against the Authenticator way: small, middle, large. */
     int[] versusCalls = {100, 1_000, 10_000};
@@ -61,6 +65,8 @@ public final class Benchmarks {
       c.apiDelayMillis = 1;
       c.memoryCalls = 200;
       c.memoryRuns = 1;
+      c.idleSessions = 200;
+      c.sharingManagers = 50;
       c.versusCalls = new int[] {10, 20, 40};
       c.versusSamples = 1;
       return c;
@@ -73,6 +79,8 @@ public final class Benchmarks {
     final List<Storm.Result> storms = new ArrayList<>();
     final List<Versus.Row> versus = new ArrayList<>();
     double bytesPerWaitingCall = Double.NaN;
+    double bytesPerIdleSession = Double.NaN;
+    int threadsAddedBySharingManagers = -1;
   }
 
   private Benchmarks() {}
@@ -83,6 +91,11 @@ public final class Benchmarks {
     // --storms: sections 2 to 5 only, to compare refresh storms before and after a change.
     if (args.length > 0 && args[0].equals("--storms")) config.jmh = false;
     // --versus: section 4 only, the storm rows against the Authenticator way.
+    // --sessions: section 6 alone, what an idle session costs.
+    if (args.length > 0 && args[0].equals("--sessions")) {
+      sessions(config, System.out, new Report());
+      return;
+    }
     if (args.length > 0 && args[0].equals("--versus")) {
       config.jmh = false;
       config.storms = false;
@@ -185,7 +198,25 @@ public final class Benchmarks {
         config.memoryCalls,
         report.bytesPerWaitingCall,
         config.memoryRuns);
+    sessions(config, out, report);
     return report;
+  }
+
+  /** Section 6: the heap of an idle signed-in session, and the threads of many sessions. */
+  private static void sessions(Config config, PrintStream out, Report report) throws Exception {
+    report.bytesPerIdleSession =
+        Sessions.bytesPerIdleSession(config.idleSessions, config.memoryRuns);
+    report.threadsAddedBySharingManagers = Sessions.threadsAddedByManagers(config.sharingManagers);
+    out.printf(
+        Locale.ROOT,
+        "%n## 6. Idle sessions%n%n%d idle signed-in managers retain %.0f bytes each above their"
+            + " tokens (average of %d runs). %d managers sharing a 4-thread executor, each"
+            + " refreshed once, added %d threads.%n",
+        config.idleSessions,
+        report.bytesPerIdleSession,
+        config.memoryRuns,
+        config.sharingManagers,
+        report.threadsAddedBySharingManagers);
   }
 
   /** Sections 2 and 3: every contender in every storm. */

@@ -62,5 +62,10 @@ final class BenchmarksSmokeTest {
     }
     assertTrue(output.contains("| 20 async, warm |"), output);
     assertFalse(Double.isNaN(report.bytesPerWaitingCall));
+    assertFalse(Double.isNaN(report.bytesPerIdleSession));
+    // The managers share the executor and one timer: no thread per manager.
+    assertTrue(
+        report.threadsAddedBySharingManagers <= 5,
+        "threads added by 50 managers: " + report.threadsAddedBySharingManagers);
   }
 }

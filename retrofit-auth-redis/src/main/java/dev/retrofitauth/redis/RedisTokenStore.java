@@ -264,7 +264,7 @@ public final class RedisTokenStore implements SharedTokenStore {
               "key has a character that is not printable ASCII at index "
                   + i
                   + ": "
-                  + Settings.printable(key));
+                  + printable(key));
         }
       }
       if (key.endsWith(LEASE_SUFFIX)) {
@@ -280,13 +280,13 @@ public final class RedisTokenStore implements SharedTokenStore {
      * by default. Keep it well under the manager's refresh timeout.
      */
     public Builder timeout(long timeout, TimeUnit unit) {
-      this.timeoutMillis = Settings.positiveMillis("timeout", timeout, unit);
+      this.timeoutMillis = positiveMillis("timeout", timeout, unit);
       return this;
     }
 
     /** Like {@link #timeout(long, TimeUnit)}. */
     public Builder timeout(Duration timeout) {
-      this.timeoutMillis = Settings.positiveMillis("timeout", timeout);
+      this.timeoutMillis = positiveMillis("timeout", timeout);
       return this;
     }
 
@@ -296,13 +296,13 @@ public final class RedisTokenStore implements SharedTokenStore {
      * While the holder runs, its lease is renewed every third of this.
      */
     public Builder leaseTtl(long ttl, TimeUnit unit) {
-      this.leaseTtlMillis = Settings.positiveMillis("leaseTtl", ttl, unit);
+      this.leaseTtlMillis = positiveMillis("leaseTtl", ttl, unit);
       return this;
     }
 
     /** Like {@link #leaseTtl(long, TimeUnit)}. */
     public Builder leaseTtl(Duration ttl) {
-      this.leaseTtlMillis = Settings.positiveMillis("leaseTtl", ttl);
+      this.leaseTtlMillis = positiveMillis("leaseTtl", ttl);
       return this;
     }
 
@@ -313,13 +313,13 @@ public final class RedisTokenStore implements SharedTokenStore {
      * its refresh does cannot save the result.
      */
     public Builder maxLeaseHold(long maxHold, TimeUnit unit) {
-      this.maxLeaseHoldMillis = Settings.positiveMillis("maxLeaseHold", maxHold, unit);
+      this.maxLeaseHoldMillis = positiveMillis("maxLeaseHold", maxHold, unit);
       return this;
     }
 
     /** Like {@link #maxLeaseHold(long, TimeUnit)}. */
     public Builder maxLeaseHold(Duration maxHold) {
-      this.maxLeaseHoldMillis = Settings.positiveMillis("maxLeaseHold", maxHold);
+      this.maxLeaseHoldMillis = positiveMillis("maxLeaseHold", maxHold);
       return this;
     }
 
@@ -379,5 +379,38 @@ public final class RedisTokenStore implements SharedTokenStore {
       }
       return new RedisTokenStore(this, key);
     }
+  }
+
+  // The builder's settings, checked with errors that say what was passed.
+
+  private static long positiveMillis(String name, long value, TimeUnit unit) {
+    Objects.requireNonNull(unit, "unit == null");
+    if (value <= 0) throw new IllegalArgumentException(name + " <= 0: " + value);
+    long millis = unit.toMillis(value);
+    if (millis == 0) {
+      throw new IllegalArgumentException(name + " is under one millisecond: " + value + " " + unit);
+    }
+    return millis;
+  }
+
+  private static long positiveMillis(String name, Duration value) {
+    Objects.requireNonNull(value, name + " == null");
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + " <= 0: " + value);
+    }
+    long millis = value.toMillis();
+    if (millis == 0)
+      throw new IllegalArgumentException(name + " is under one millisecond: " + value);
+    return millis;
+  }
+
+  private static String printable(String key) {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < key.length(); i++) {
+      char c = key.charAt(i);
+      if (c > ' ' && c < '\u007f') out.append(c);
+      else out.append(String.format("\\u%04x", (int) c));
+    }
+    return out.toString();
   }
 }
