@@ -31,6 +31,11 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
   public @Nullable Request authenticate(@Nullable Route route, Response response)
       throws IOException {
     Request sent = response.request();
+    Response prior = response.priorResponse();
+    String retriedWith = sent.header(RequestTags.AUTHORIZATION);
+    if (prior != null && prior.code() == 401 && retriedWith != null) {
+      engine.retryAnswered(retriedWith, true); // Our retry after a refresh got a 401 again.
+    }
     MethodPolicy policy = policies.get(sent.tag(Invocation.class));
     String sentHeader = unauthorized.tokenToRefresh(response, policy);
     if (sentHeader == null) return null;
@@ -41,7 +46,7 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
     String header = engine.header();
     if (header == null) return null;
     engine.countRetry();
-    return sent.newBuilder().header(AuthInterceptor.AUTHORIZATION, header).build();
+    return sent.newBuilder().header(RequestTags.AUTHORIZATION, header).build();
   }
 
   @Override

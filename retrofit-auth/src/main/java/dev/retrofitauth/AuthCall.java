@@ -1,6 +1,7 @@
 package dev.retrofitauth;
 
-import dev.retrofitauth.AuthInterceptor.AuthMark;
+import dev.retrofitauth.RequestTags.AuthMark;
+import dev.retrofitauth.RequestTags.RuleMatch;
 import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
@@ -78,9 +79,13 @@ final class AuthCall<T> implements Call<T> {
     engine.onUnauthorized(sentHeader, afterUnauthorized);
     cancelIfCanceled(afterUnauthorized);
     if (!afterUnauthorized.await()) return response;
-    if (afterUnauthorized.response != null) return afterUnauthorized.response;
-    engine.countRetry();
-    return send(delegate.clone());
+    Response<T> retried = afterUnauthorized.response; // In queue mode, the queue has sent it.
+    if (retried == null) {
+      engine.countRetry();
+      retried = send(delegate.clone());
+    }
+    reportRetry(retried);
+    return retried;
   }
 
   private Response<T> send(Call<T> call) throws IOException {
@@ -144,6 +149,7 @@ final class AuthCall<T> implements Call<T> {
                   deliverFailure(e);
                   return;
                 }
+                if (!first) reportRetry(response);
                 String sentHeader =
                     first ? unauthorized.tokenToRefresh(response.raw(), policy) : null;
                 if (sentHeader == null) {
@@ -162,6 +168,19 @@ final class AuthCall<T> implements Call<T> {
                 deliverFailure(t);
               }
             });
+  }
+
+  /**
+   * Tells the engine how the retry after a refresh was answered: with a 401 again (or what the
+   * {@link RefreshRule} names), or not. A refresh that never fixes the 401 then stops being tried.
+   */
+  private void reportRetry(Response<T> response) {
+    okhttp3.Response network = response.raw().networkResponse();
+    if (network == null || network.request().tag(AuthMark.class) != AuthMark.ATTACHED) return;
+    String sentHeader = network.request().header(RequestTags.AUTHORIZATION);
+    if (sentHeader == null) return;
+    boolean again = response.code() == 401 || response.raw().request().tag(RuleMatch.class) != null;
+    engine.retryAnswered(sentHeader, again);
   }
 
   /** Makes {@code call} the current attempt, canceled at once if this call was. */

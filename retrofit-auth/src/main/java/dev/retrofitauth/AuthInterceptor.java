@@ -1,5 +1,9 @@
 package dev.retrofitauth;
 
+import dev.retrofitauth.RequestTags.AuthMark;
+import dev.retrofitauth.RequestTags.DPoPNonce;
+import dev.retrofitauth.RequestTags.DPoPSigned;
+import dev.retrofitauth.RequestTags.RuleMatch;
 import dev.retrofitauth.internal.Internal.AuthComponent;
 import java.io.IOException;
 import okhttp3.Interceptor;
@@ -11,15 +15,13 @@ import org.jspecify.annotations.Nullable;
 import retrofit2.Invocation;
 
 /**
- * Adds {@code Authorization: Bearer <access token>} (or {@code DPoP <token>} with a proof) to
- * requests for allowed origins, and marks every request it handles so that {@link AuthCall} can
- * tell a withheld token from a missing interceptor. With DPoP it sends a request again once when
- * the server asks for a new nonce; with a {@link RefreshRule} it marks the responses the rule
- * names.
+ * Adds {@code Authorization: Bearer <access token>} (or {@code DPoP <token>}) to requests for
+ * allowed origins, and marks every request it handles so that {@link AuthCall} can tell a withheld
+ * token from a missing interceptor. With DPoP, {@link DPoPNetworkInterceptor} signs the proof of
+ * each network hop; this one checks that it did, and sends a request again once when the server
+ * asks for a new nonce. With a {@link RefreshRule} it marks the responses the rule names.
  */
 final class AuthInterceptor implements Interceptor, AuthComponent {
-  static final String AUTHORIZATION = "Authorization";
-
   private final Engine engine;
   private final MethodPolicy.Cache policies;
   private final Origins origins;
@@ -59,7 +61,7 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
     Request authorized =
         request
             .newBuilder()
-            .header(AUTHORIZATION, header)
+            .header(RequestTags.AUTHORIZATION, header)
             .tag(AuthMark.class, AuthMark.ATTACHED)
             .build();
     // A call that AuthCall will retry, with a token that already got a 401 while its refresh
@@ -74,25 +76,38 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
       engine.countDeadTokenRequestAvoided();
       return knownDead(authorized);
     }
-    DPoP dpop = this.dpop;
-    Response response;
-    if (dpop == null) {
-      response = chain.proceed(authorized);
-    } else {
-      String accessToken = header.substring(header.indexOf(' ') + 1);
-      response = chain.proceed(withProof(authorized, dpop, accessToken, null));
-      dpop.rememberNonce(response, false);
+    Response response = chain.proceed(authorized);
+    if (dpop != null) {
+      checkProofSigned(response);
+      // Only an answer from the origin the token went to may ask for a nonce: after a redirect to
+      // another origin, OkHttp removed the token, and that origin's nonce is not the API's.
       String nonce = response.header("DPoP-Nonce");
-      // Whether or not another call learnt this nonce first, this request went without it.
-      if (nonce != null && asksForNonce(response) && canResend(request)) {
-        // "Send again with this nonce": not a refresh, and it does not use up the retry.
+      if (nonce != null
+          && response.request().header(RequestTags.AUTHORIZATION) != null
+          && asksForNonce(response)
+          && canResend(request)) {
+        // "Send again with this nonce": not a refresh, and it does not use up the retry. Whether
+        // or not another call learnt this nonce first, this request went without it.
         response.close();
         engine.countDpopNonceResend();
-        response = chain.proceed(withProof(authorized, dpop, accessToken, nonce));
-        dpop.rememberNonce(response, false);
+        response =
+            chain.proceed(
+                authorized.newBuilder().tag(DPoPNonce.class, new DPoPNonce(nonce)).build());
+        checkProofSigned(response);
       }
     }
+    String retriedWith = response.request().header(RequestTags.AUTHORIZATION);
+    if (response.code() != 401 && retriedWith != null && retriedAfter401(response)) {
+      engine.retryAnswered(retriedWith, false); // auth.authenticator()'s retry was not refused.
+    }
     return applyRule(response);
+  }
+
+  private static boolean retriedAfter401(Response response) {
+    for (Response prior = response.priorResponse(); prior != null; prior = prior.priorResponse()) {
+      if (prior.code() == 401) return true;
+    }
+    return false;
   }
 
   /** A local 401 for {@code sent}, shaped like one from the network so that AuthCall reads it. */
@@ -111,13 +126,21 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
         .build();
   }
 
-  private static Request withProof(
-      Request request, DPoP dpop, String accessToken, @Nullable String nonce) throws IOException {
-    String proof =
-        nonce != null
-            ? dpop.proofForResource(request.method(), request.url(), accessToken, nonce)
-            : dpop.proofForResource(request.method(), request.url(), accessToken);
-    return request.newBuilder().header("DPoP", proof).build();
+  /**
+   * Fails the call if the request that reached the network carried the token but no proof: with
+   * DPoP, {@code auth.networkInterceptor()} signs one for each network hop, and it is missing.
+   */
+  private static void checkProofSigned(Response response) {
+    Response network = response.networkResponse();
+    if (network == null) return; // From the cache.
+    Request sent = network.request();
+    if (sent.header(RequestTags.AUTHORIZATION) == null) return; // No token went out: no proof.
+    if (sent.tag(DPoPSigned.class) != null) return;
+    response.close();
+    throw new IllegalStateException(
+        "DPoP proofs are signed for each network hop by auth.networkInterceptor(), and the request"
+            + " went out without it. Add it to the OkHttpClient: new OkHttpClient.Builder()"
+            + ".addInterceptor(auth.interceptor()).addNetworkInterceptor(auth.networkInterceptor())");
   }
 
   private static boolean asksForNonce(Response response) {
@@ -162,7 +185,7 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
    */
   private @Nullable String headerFor(
       Request request, @Nullable Invocation invocation, MethodPolicy policy) throws IOException {
-    if (request.header(AUTHORIZATION) != null) return null; // The caller set its own.
+    if (request.header(RequestTags.AUTHORIZATION) != null) return null; // The caller set its own.
     if (policy.noAuth) return null;
     String header = engine.header();
     if (header == null) return null; // Signed out.
@@ -185,16 +208,5 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
   @Override
   public String toString() {
     return "RefreshManager.interceptor()";
-  }
-
-  /** The tag on a response's request that says the app's {@link RefreshRule} matched it. */
-  enum RuleMatch {
-    TOKEN_EXPIRED
-  }
-
-  /** The request tag that says the interceptor handled a request, and what it did. */
-  enum AuthMark {
-    ATTACHED,
-    WITHHELD
   }
 }

@@ -57,8 +57,22 @@ public final class DPoP {
   private final JwsSigner signer;
   private final Map<String, String> jwk;
   private final String thumbprint;
+
+  /** At most this many origins' nonces are kept; past it, an arbitrary one is dropped. */
+  static final int MAX_NONCES = 64;
+
+  /** The longest nonce kept; a longer one is a broken or hostile server's, and is ignored. */
+  static final int MAX_NONCE_LENGTH = 512;
+
+  /** A skew under this is the {@code Date} header's one-second resolution, not a wrong clock. */
+  private static final long MIN_SKEW_MILLIS = 2_000L;
+
   private final Clock clock;
-  private final ConcurrentHashMap<String, String> nonces = new ConcurrentHashMap<>();
+  // A Map, not the ConcurrentHashMap type: its keySet() returns a type Android 21 lacks.
+  private final Map<String, String> nonces = new ConcurrentHashMap<>();
+
+  /** The servers' clock less ours, from their {@code Date} headers; 0 until one is far off. */
+  private volatile long skewMillis;
 
   private DPoP(JwsSigner signer, Map<String, String> jwk, Clock clock) {
     this.signer = signer;
@@ -143,8 +157,10 @@ public final class DPoP {
     Map<String, Object> claims = new LinkedHashMap<>();
     claims.put("jti", JwsSigner.newJti());
     claims.put("htm", method);
-    claims.put("htu", url.newBuilder().query(null).fragment(null).build().toString());
-    claims.put("iat", clock.currentTimeMillis() / 1000L);
+    // RFC 9449 §4.2: htu without query and fragment; and without user info, which may hold a
+    // password that would then sit in a signed proof that servers log.
+    claims.put("htu", htu(url));
+    claims.put("iat", (clock.currentTimeMillis() + skewMillis) / 1000L);
     if (accessToken != null) {
       claims.put(
           "ath",
@@ -161,10 +177,49 @@ public final class DPoP {
    * nonce this key did not use for that origin yet.
    */
   public boolean rememberNonce(Response response, boolean tokenEndpoint) {
+    learnSkew(response);
     String nonce = response.header("DPoP-Nonce");
-    if (nonce == null || nonce.isEmpty()) return false;
-    String previous = nonces.put(nonceKey(response.request().url(), tokenEndpoint), nonce);
+    if (nonce == null || !isNonce(nonce)) return false;
+    String key = nonceKey(response.request().url(), tokenEndpoint);
+    if (nonces.size() >= MAX_NONCES && !nonces.containsKey(key)) {
+      // Bounded: every origin that answers gets an entry, and there is no end to origins.
+      java.util.Iterator<String> any = nonces.keySet().iterator();
+      if (any.hasNext()) nonces.remove(any.next());
+    }
+    String previous = nonces.put(key, nonce);
     return !nonce.equals(previous);
+  }
+
+  /**
+   * Corrects the proofs' {@code iat} by the server's clock, from {@code response}'s {@code Date}
+   * header, when the two clocks differ by more than its one-second resolution: a server refuses a
+   * proof whose {@code iat} is far from its own time, and a phone's clock is often off.
+   */
+  private void learnSkew(Response response) {
+    java.util.Date date = response.headers().getDate("Date");
+    if (date == null) return;
+    long skew = date.getTime() - clock.currentTimeMillis();
+    skewMillis = Math.abs(skew) < MIN_SKEW_MILLIS ? 0L : skew;
+  }
+
+  /** RFC 9449 §8.1: {@code nonce = 1*NQCHAR}, printable ASCII without {@code "} and {@code \}. */
+  private static boolean isNonce(String nonce) {
+    if (nonce.isEmpty() || nonce.length() > MAX_NONCE_LENGTH) return false;
+    for (int i = 0; i < nonce.length(); i++) {
+      char c = nonce.charAt(i);
+      if (c < 0x21 || c > 0x7e || c == '"' || c == '\\') return false;
+    }
+    return true;
+  }
+
+  /** How many origins' nonces are kept now. */
+  int nonceCount() {
+    return nonces.size();
+  }
+
+  /** The {@code htu} of a proof for {@code url}: no user info, query or fragment. */
+  static String htu(HttpUrl url) {
+    return url.newBuilder().username("").password("").query(null).fragment(null).build().toString();
   }
 
   private static String nonceKey(HttpUrl url, boolean tokenEndpoint) {

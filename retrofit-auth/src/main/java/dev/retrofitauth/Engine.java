@@ -51,6 +51,14 @@ interface Engine {
    */
   void awaitRelease(Waiter waiter, CountDownLatch released, Runnable afterRelease);
 
+  /**
+   * Hears how a retry after a refresh was answered: {@code unauthorized} if with a 401 again, for
+   * {@code sentHeader}. After a few refreshes in a row whose retries all got a 401, refreshing
+   * pauses: the server is not asking for a new token, and must not drive refreshes at the request
+   * rate.
+   */
+  void retryAnswered(String sentHeader, boolean unauthorized);
+
   /** Counts a call sent a second time after a 401. */
   void countRetry();
 

@@ -125,6 +125,11 @@ final class FileStoreJavaIo implements FileStoreOps<File> {
   }
 
   @Override
+  public String name() {
+    return file.getName();
+  }
+
+  @Override
   public String identity() {
     try {
       // One name for every spelling of the directory (/data/data/pkg and /data/user/0/pkg).

@@ -18,6 +18,7 @@ import java.nio.file.attribute.AclEntryPermission;
 import java.nio.file.attribute.AclEntryType;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.Arrays;
@@ -205,11 +206,26 @@ final class FileStoreNio implements FileStoreOps<Path> {
     }
     check();
     Path lockFile = directory.resolve(name + ".lock");
+    FileChannel channel;
     try {
-      return FileChannel.open(lockFile, LOCK_FILE, ownerOnly());
+      channel = FileChannel.open(lockFile, LOCK_FILE, ownerOnly());
     } catch (UnsupportedOperationException e) {
-      return FileChannel.open(lockFile, LOCK_FILE); // No ACL at creation (Jimfs); it holds nothing.
+      channel = FileChannel.open(lockFile, LOCK_FILE); // No ACL at creation (Jimfs).
     }
+    // Opened, not created, if it was there: someone else's lock file could be held by them for
+    // ever, keeping this process from refreshing and signing out.
+    if (!currentUser().equals(Files.getOwner(lockFile, NO_FOLLOW))) {
+      channel.close();
+      throw new IOException(
+          "the token file's lock file is not owned by the current user, which is refused: "
+              + lockFile);
+    }
+    return channel;
+  }
+
+  @Override
+  public String name() {
+    return name;
   }
 
   @Override
@@ -279,6 +295,19 @@ final class FileStoreNio implements FileStoreOps<Path> {
       throw new IOException(
           "the token file's directory is not owned by the current user, which is refused: "
               + directory);
+    }
+    if (posix) {
+      Set<PosixFilePermission> mode = Files.getPosixFilePermissions(directory);
+      if (mode.contains(PosixFilePermission.GROUP_WRITE)
+          || mode.contains(PosixFilePermission.OTHERS_WRITE)) {
+        // Others could replace the lock file or the token file's name under this store.
+        throw new IOException(
+            "the token file's directory is writable by others ("
+                + PosixFilePermissions.toString(mode)
+                + "), which is refused: "
+                + directory
+                + " (chmod go-w it, or keep the file in a directory only you can write to)");
+      }
     }
     if (!Files.exists(file, NO_FOLLOW)) return false;
     if (!me.equals(Files.getOwner(file, NO_FOLLOW))) {

@@ -57,6 +57,9 @@ interface FileStoreOps<T> {
    */
   String identity();
 
+  /** The token file's name, without its directory. */
+  String name();
+
   /** Temporary files are {@code <name>.<digits>.tmp}, as {@code File.createTempFile} named them. */
   static String temporaryName(String name, long random) {
     return name + "." + (random & Long.MAX_VALUE) + ".tmp";

@@ -1,15 +1,12 @@
 package dev.retrofitauth;
 
-import com.squareup.moshi.JsonDataException;
-import com.squareup.moshi.JsonEncodingException;
-import com.squareup.moshi.JsonReader;
-import com.squareup.moshi.JsonWriter;
-import java.io.EOFException;
+import dev.retrofitauth.internal.TokenCodec;
 import java.io.File;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.util.concurrent.TimeUnit;
-import okio.Buffer;
+import javax.crypto.SecretKey;
+import okio.ByteString;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -21,19 +18,21 @@ import org.jspecify.annotations.Nullable;
  * owns the format and the revision, which each write increments and a lease's save checks.
  */
 final class FileTokenStore implements SharedTokenStore {
-  private static final int VERSION = 1;
-
   /** The revision of a lease that has not loaded yet. */
   static final long NOT_LOADED = Long.MIN_VALUE;
 
   /** The revision of a file that does not parse: a lease that loaded it may overwrite it. */
   private static final long CORRUPT = -1L;
 
-  /** How long a save or clear outside a lease waits for another process's refresh to end. */
+  /** How long a save outside a lease waits for another process's refresh to end. */
   private static final long WRITE_WAIT_MILLIS = TimeUnit.SECONDS.toMillis(30);
+
+  /** How long a clear, which has deleted the file already, waits to delete it again. */
+  private static final long CLEAR_LEASE_WAIT_MILLIS = TimeUnit.SECONDS.toMillis(1);
 
   private final FileStoreOps<?> io;
   private final FileLease.Guard guard;
+  private final TokenCodec codec;
 
   /** What the file holds: tokens and the revision that each write increments. */
   static final class Stored {
@@ -49,14 +48,31 @@ final class FileTokenStore implements SharedTokenStore {
   }
 
   FileTokenStore(FileStoreOps<?> io) {
-    this.io = io;
-    this.guard = FileLease.guard(io.identity());
+    this(io, null, null);
   }
 
-  /** Uses {@code java.nio.file} where it exists, so Android 21 to 25 never load it. */
-  static FileTokenStore create(File file) {
-    if (FileStoreNio.isAvailable()) return new FileTokenStore(FileStoreNio.create(file));
-    return new FileTokenStore(new FileStoreJavaIo(file));
+  FileTokenStore(FileStoreOps<?> io, @Nullable String keyId, @Nullable SecretKey key) {
+    this.io = io;
+    this.guard = FileLease.guard(io.identity());
+    // The file's name is bound to each encrypted value: a value copied to another file fails.
+    this.codec =
+        new TokenCodec(
+            "the token file " + io,
+            "TokenStore.file(file, keyId, key)",
+            ByteString.encodeUtf8(io.name()).toByteArray(),
+            keyId,
+            key);
+  }
+
+  /**
+   * Uses {@code java.nio.file} where it exists, so Android 21 to 25 never load it; encrypts with
+   * {@code key} if it is not null.
+   */
+  static FileTokenStore create(File file, @Nullable String keyId, @Nullable SecretKey key) {
+    if (FileStoreNio.isAvailable()) {
+      return new FileTokenStore(FileStoreNio.create(file), keyId, key);
+    }
+    return new FileTokenStore(new FileStoreJavaIo(file), keyId, key);
   }
 
   @Override
@@ -66,71 +82,27 @@ final class FileTokenStore implements SharedTokenStore {
     return stored.tokens;
   }
 
-  /** Reads the file; one that does not parse is returned as corrupt, not thrown. */
+  /**
+   * Reads the file. One that does not parse is returned as corrupt, not thrown, and may be
+   * overwritten by a lease that loaded it; one that parses but cannot be decrypted keeps its
+   * revision, and is unreadable until the next save outside a lease (a sign-in).
+   */
   synchronized Stored readStored() throws IOException {
     io.deleteLeftovers(false);
     byte[] bytes = io.read();
     if (bytes == null) return new Stored(null, 0L, null);
-    long[] revision = {0L};
+    String value = ByteString.of(bytes).utf8();
+    long revision;
     try {
-      return new Stored(
-          read(JsonReader.of(new Buffer().write(bytes)), revision), revision[0], null);
-    } catch (JsonDataException
-        | JsonEncodingException
-        | EOFException
-        | IllegalArgumentException e) {
-      // No cause: a parser's message may quote the file, and the file holds tokens.
-      IOException corrupt =
-          new IOException(
-              "the token file is corrupt or truncated and reads as no tokens until the next save: "
-                  + io
-                  + " ("
-                  + e.getClass().getSimpleName()
-                  + ")");
+      revision = codec.revision(value);
+    } catch (IOException corrupt) {
       return new Stored(null, CORRUPT, corrupt);
     }
-  }
-
-  private static Tokens read(JsonReader reader, long[] revision) throws IOException {
-    String access = null;
-    String refresh = null;
-    long expiresAt = Tokens.NO_EXPIRY;
-    String tokenType = Tokens.BEARER;
-    int version = -1;
-    reader.beginObject();
-    while (reader.hasNext()) {
-      switch (reader.nextName()) {
-        case "version":
-          version = reader.nextInt();
-          break;
-        case "revision":
-          revision[0] = reader.nextLong();
-          break;
-        case "access_token":
-          access = reader.nextString();
-          break;
-        case "refresh_token":
-          refresh =
-              reader.peek() == JsonReader.Token.NULL
-                  ? reader.<String>nextNull()
-                  : reader.nextString();
-          break;
-        case "expires_at":
-          expiresAt = reader.nextLong();
-          break;
-        case "token_type":
-          tokenType = reader.nextString();
-          break;
-        default:
-          reader.skipValue();
-      }
+    try {
+      return new Stored(codec.decode(value), revision, null);
+    } catch (IOException unreadable) {
+      return new Stored(null, revision, unreadable);
     }
-    reader.endObject();
-    if (reader.peek() != JsonReader.Token.END_DOCUMENT)
-      throw new JsonDataException("trailing data");
-    if (version != VERSION) throw new JsonDataException("unknown version");
-    if (access == null) throw new JsonDataException("no access_token");
-    return Tokens.of(access, refresh, expiresAt).withTokenType(tokenType);
   }
 
   @Override
@@ -139,9 +111,28 @@ final class FileTokenStore implements SharedTokenStore {
     writeOutsideLease(tokens);
   }
 
+  /**
+   * Deletes the token file at once, without waiting for the lease: a process that holds it (or is
+   * frozen holding it) must not keep tokens on disk after a sign-out. A refresh that holds the
+   * lease meanwhile has its save refused by the revision check. The file is deleted once more under
+   * the lease if that comes within {@link #CLEAR_LEASE_WAIT_MILLIS}, for a holder that was between
+   * its check and its rename.
+   */
   @Override
   public void clear() throws IOException {
-    writeOutsideLease(null);
+    write(null, 0L);
+    if (guard.heldByCurrentThread()) return;
+    SharedTokenStore.Lease lease;
+    try {
+      lease = FileLease.take(this, guard, CLEAR_LEASE_WAIT_MILLIS);
+    } catch (IOException busy) {
+      return; // Deleted already; a late save is refused.
+    }
+    try {
+      write(null, 0L);
+    } finally {
+      lease.close();
+    }
   }
 
   @Override
@@ -192,9 +183,7 @@ final class FileTokenStore implements SharedTokenStore {
       io.deleteLeftovers(true);
       return;
     }
-    Buffer json = new Buffer();
-    write(JsonWriter.of(json), tokens, revision);
-    save(io, json.readByteArray());
+    save(io, ByteString.encodeUtf8(codec.encode(tokens, revision)).toByteArray());
   }
 
   private static <T> void save(FileStoreOps<T> io, byte[] json) throws IOException {
@@ -205,22 +194,6 @@ final class FileTokenStore implements SharedTokenStore {
     } finally {
       io.discard(temporary);
     }
-  }
-
-  private static void write(JsonWriter writer, Tokens tokens, long revision) throws IOException {
-    writer.beginObject();
-    writer.name("version").value(VERSION);
-    writer.name("revision").value(revision);
-    writer.name("access_token").value(tokens.accessToken());
-    String refresh = tokens.refreshToken();
-    if (refresh != null) writer.name("refresh_token").value(refresh);
-    if (tokens.hasExpiry()) writer.name("expires_at").value(tokens.expiresAtMillis());
-    // Only when it is not the default, so that files stay readable by older versions.
-    if (!tokens.tokenType().equals(Tokens.BEARER)) {
-      writer.name("token_type").value(tokens.tokenType());
-    }
-    writer.endObject();
-    writer.close();
   }
 
   @Override

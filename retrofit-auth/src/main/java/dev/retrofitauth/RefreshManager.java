@@ -46,6 +46,7 @@ public final class RefreshManager {
   private final MethodPolicy.Cache policies = new MethodPolicy.Cache();
   private final Unauthorized unauthorized;
   private final Interceptor interceptor;
+  private final Interceptor networkInterceptor;
   private final Authenticator authenticator;
 
   private RefreshManager(Builder builder) {
@@ -56,6 +57,7 @@ public final class RefreshManager {
     this.unauthorized = new Unauthorized(origins, listeners);
     this.interceptor =
         new AuthInterceptor(singleFlight, policies, origins, builder.dpop, builder.refreshRule);
+    this.networkInterceptor = new DPoPNetworkInterceptor(builder.dpop, origins);
     this.authenticator = new AuthAuthenticator(singleFlight, unauthorized, policies);
     singleFlight.restore();
   }
@@ -72,6 +74,25 @@ public final class RefreshManager {
    */
   public Interceptor interceptor() {
     return interceptor;
+  }
+
+  /**
+   * Returns the OkHttp network interceptor ({@code addNetworkInterceptor}) that signs a DPoP proof
+   * for each network hop that carries the token: the first request, a redirect to the same origin,
+   * and a retry, each with its own URL, {@code jti} and token hash. A hop that OkHttp sends without
+   * the token (a redirect to another origin) gets no proof. Needed with {@link Builder#dpop}: a
+   * request that carried the token without a proof fails with an {@link IllegalStateException} that
+   * says to add it. Without DPoP it passes every request through.
+   *
+   * <pre>{@code
+   * OkHttpClient client = new OkHttpClient.Builder()
+   *     .addInterceptor(auth.interceptor())
+   *     .addNetworkInterceptor(auth.networkInterceptor())
+   *     .build();
+   * }</pre>
+   */
+  public Interceptor networkInterceptor() {
+    return networkInterceptor;
   }
 
   /**
@@ -333,9 +354,12 @@ public final class RefreshManager {
     }
 
     /**
-     * Sends a DPoP proof (RFC 9449) signed with {@code dpop}'s key with every request that gets a
-     * token, and {@code Authorization: DPoP <token>} for tokens of type {@link Tokens#DPOP}. A 401
-     * that asks for a new {@code DPoP-Nonce} is sent again once with it; that is not a refresh.
+     * Sends a DPoP proof (RFC 9449) signed with {@code dpop}'s key with every network hop that
+     * carries a token, and {@code Authorization: DPoP <token>} for tokens of type {@link
+     * Tokens#DPOP}. Add {@link RefreshManager#networkInterceptor()} to the client too: it signs the
+     * proofs. A 401 that asks for a new {@code DPoP-Nonce} is sent again once with it; that is not
+     * a refresh. A 401 with {@code invalid_dpop_proof} is not refreshed: a new token cannot fix a
+     * proof. Proofs' {@code iat} follows the servers' {@code Date} when the local clock is off.
      */
     public Builder dpop(DPoP dpop) {
       this.dpop = Objects.requireNonNull(dpop, "dpop == null");

@@ -163,6 +163,12 @@ final class SingleFlight implements Engine {
     FAIL
   }
 
+  /** After this many refreshes in a row whose retries still got a 401, refreshing pauses. */
+  static final int MAX_UNFIXED_REFRESHES = 3;
+
+  /** How long refreshing pauses then, at least: the backoff's interval may be longer. */
+  static final long UNFIXED_PAUSE_SECONDS = 30;
+
   private final Object lock = new Object();
   private final Clock clock;
   private final boolean clearTokensWhenUnrefreshable;
@@ -182,6 +188,8 @@ final class SingleFlight implements Engine {
   // Guarded by lock for writes; read without it on every request.
   private volatile @Nullable Flight flight;
 
+  private int unfixedRefreshes; // Guarded by lock: refreshes in a row whose retry got a 401.
+  private long lastUnfixedGeneration = -1L; // Guarded by lock: the last one counted.
   private boolean draining; // Guarded by lock: a thread hands out retry slots.
   private boolean drainAgain; // Guarded by lock: a slot freed while it did.
 
@@ -726,6 +734,35 @@ final class SingleFlight implements Engine {
       Flight running = flight;
       return counters.copy(running != null ? running.size() : 0, queue.size());
     }
+  }
+
+  @Override
+  public void retryAnswered(String sentHeader, boolean unauthorized) {
+    long now = clock.currentTimeMillis();
+    IOException pause;
+    synchronized (lock) {
+      if (!sentHeader.equals(session.header())) return; // For tokens replaced since.
+      long generation = session.generation();
+      if (!unauthorized) {
+        unfixedRefreshes = 0;
+        return;
+      }
+      // Once per refresh: a storm of retries after one refresh is one refresh that did not help.
+      if (generation == lastUnfixedGeneration) return;
+      lastUnfixedGeneration = generation;
+      if (++unfixedRefreshes < MAX_UNFIXED_REFRESHES) return;
+      unfixedRefreshes = 0;
+      pause =
+          RefreshFailedException.retryAfter(
+              "the server answered 401 to the retry after each of the last "
+                  + MAX_UNFIXED_REFRESHES
+                  + " refreshes, so refreshing pauses: a new token does not fix this 401 (check"
+                  + " the token's audience or scope, the DPoP proof, or the clocks)",
+              UNFIXED_PAUSE_SECONDS,
+              TimeUnit.SECONDS);
+      backoff.recordFailure(pause, now);
+    }
+    listeners.refreshFailed(pause);
   }
 
   @Override

@@ -1,7 +1,9 @@
 package dev.retrofitauth;
 
+import dev.retrofitauth.internal.TokenCodec;
 import java.io.File;
 import java.io.IOException;
+import javax.crypto.SecretKey;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -68,6 +70,37 @@ public interface TokenStore {
    */
   static TokenStore file(File file) {
     if (file == null) throw new NullPointerException("file == null");
-    return FileTokenStore.create(file);
+    return FileTokenStore.create(file, null, null);
+  }
+
+  /**
+   * Like {@link #file(File)}, with the tokens encrypted at rest by {@code key}: an AES key (128,
+   * 192 or 256 bits), for example from the Android Keystore or a PKCS12 {@code KeyStore}, used in
+   * AES-GCM with a new random IV for each save, and the file's name authenticated with each value,
+   * so a value copied to another file does not decrypt. {@code keyId} names the key in the file (as
+   * in {@code 2026-01}) and is not secret.
+   *
+   * <pre>{@code
+   * KeyStore keyStore = KeyStore.getInstance("AndroidKeyStore");
+   * keyStore.load(null);
+   * SecretKey key = (SecretKey) keyStore.getKey("tokens", null); // created once, see the README
+   * TokenStore store = TokenStore.file(new File(context.getFilesDir(), "tokens.json"), "v1", key);
+   * }</pre>
+   *
+   * <p>A file that the key no longer decrypts (the Keystore lost or invalidated the key, the file
+   * was changed, or was saved with another key or unencrypted) loads as no tokens: the manager
+   * reports the {@link IOException} to {@link AuthListener#onStoreFailed}, which names the file and
+   * the key id but no token, and starts signed out; the next sign-in replaces the file. Refreshes
+   * of a shared file that cannot be decrypted stop until then.
+   *
+   * @throws IllegalArgumentException if {@code keyId} is empty, longer than 64 characters or not
+   *     printable ASCII, or if {@code key} is not an AES key that works with AES-GCM here.
+   */
+  static TokenStore file(File file, String keyId, SecretKey key) {
+    if (file == null) throw new NullPointerException("file == null");
+    if (keyId == null) throw new NullPointerException("keyId == null");
+    if (key == null) throw new NullPointerException("key == null");
+    TokenCodec.checkEncryptionKey(keyId, key);
+    return FileTokenStore.create(file, keyId, key);
   }
 }

@@ -1,6 +1,6 @@
 package dev.retrofitauth;
 
-import dev.retrofitauth.AuthInterceptor.AuthMark;
+import dev.retrofitauth.RequestTags.AuthMark;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
@@ -28,7 +28,7 @@ final class Unauthorized {
    */
   @Nullable String tokenToRefresh(Response response, MethodPolicy policy) {
     boolean unauthorized = response.code() == 401;
-    boolean ruled = response.request().tag(AuthInterceptor.RuleMatch.class) != null;
+    boolean ruled = response.request().tag(RequestTags.RuleMatch.class) != null;
     if ((!unauthorized && !ruled) || policy.noAuth || policy.noRetry) return null;
     for (Response prior = response.priorResponse(); prior != null; prior = prior.priorResponse()) {
       if (prior.code() == 401) return null; // Retried once already (by auth.authenticator()).
@@ -38,7 +38,7 @@ final class Unauthorized {
     Request sent = network.request();
     // Withheld on purpose (another origin, cleartext, the caller's own header): not ours to fix.
     if (sent.tag(AuthMark.class) != AuthMark.ATTACHED) return null;
-    String header = sent.header(AuthInterceptor.AUTHORIZATION);
+    String header = sent.header(RequestTags.AUTHORIZATION);
     if (header == null) return null; // OkHttp removed it on a redirect to another origin.
     if (!origins.mayReceiveToken(sent.url())) return null;
     RequestBody body = sent.body();
@@ -50,9 +50,10 @@ final class Unauthorized {
   /**
    * Reads the 401's {@code WWW-Authenticate} challenges for the token's schemes (RFC 6750 §3, RFC
    * 9470, RFC 9449). No challenge, no error, {@code invalid_token} or an unknown error: a refresh
-   * may help. {@code insufficient_scope}, {@code invalid_request}, or a nonce request that remains
-   * after its one resend: it cannot. {@code insufficient_user_authentication}: it cannot, and the
-   * listeners are told that the user must step up.
+   * may help. {@code insufficient_scope}, {@code invalid_request}, {@code invalid_dpop_proof}, or a
+   * nonce request that remains after its one resend: it cannot. {@code
+   * insufficient_user_authentication}: it cannot, and the listeners are told that the user must
+   * step up.
    */
   private boolean challengeAllowsRefresh(Response response) {
     Challenges.Challenge stepUp = null;
@@ -68,6 +69,7 @@ final class Unauthorized {
         case "insufficient_scope":
         case "invalid_request":
         case "use_dpop_nonce":
+        case "invalid_dpop_proof": // A new token cannot fix a proof (clock, redirect, algorithm).
           hopeless = true;
           break;
         default:

@@ -76,6 +76,7 @@ final class DPoPTest {
         new OkHttpClient.Builder()
             .dispatcher(dispatcher)
             .addInterceptor(auth.interceptor())
+            .addNetworkInterceptor(auth.networkInterceptor())
             .build();
     return new Retrofit.Builder()
         .baseUrl(server.url("/"))
@@ -237,7 +238,10 @@ final class DPoPTest {
       RefreshManager bearer = RefreshManager.builder().dpop(dpop).build();
       bearer.signIn(Tokens.of("plain-token"));
       OkHttpClient bearerClient =
-          new OkHttpClient.Builder().addInterceptor(bearer.interceptor()).build();
+          new OkHttpClient.Builder()
+              .addInterceptor(bearer.interceptor())
+              .addNetworkInterceptor(bearer.networkInterceptor())
+              .build();
       Api api =
           new Retrofit.Builder()
               .baseUrl(plain.url("/"))
@@ -292,6 +296,7 @@ final class DPoPTest {
     client =
         new OkHttpClient.Builder()
             .addInterceptor(auth.interceptor())
+            .addNetworkInterceptor(auth.networkInterceptor())
             .addNetworkInterceptor(logging)
             .build();
     Api api =

@@ -330,8 +330,9 @@ final class FileTokenStoreTest {
       assertTrue(
           e.getMessage()
               .startsWith(
-                  "the token file is corrupt or truncated and reads as no tokens until the next save: "
-                      + file().getAbsolutePath()),
+                  "the tokens at the token file "
+                      + file().getAbsolutePath()
+                      + " are corrupt and cannot be read ("),
           e.getMessage());
       assertFalse(e.getMessage().contains("secret"), e.getMessage());
       assertNull(e.getCause());
@@ -427,6 +428,11 @@ final class FileTokenStoreTest {
     @Override
     public String identity() {
       return delegate.identity();
+    }
+
+    @Override
+    public String name() {
+      return delegate.name();
     }
   }
 }

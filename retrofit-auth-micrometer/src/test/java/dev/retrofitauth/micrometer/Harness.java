@@ -51,7 +51,11 @@ final class Harness implements AutoCloseable {
             });
     this.auth = builder.refreshApi(refreshApi).build();
     auth.signIn(Tokens.of("old", "r1"));
-    this.client = new OkHttpClient.Builder().addInterceptor(auth.interceptor()).build();
+    this.client =
+        new OkHttpClient.Builder()
+            .addInterceptor(auth.interceptor())
+            .addNetworkInterceptor(auth.networkInterceptor())
+            .build();
     this.api =
         new Retrofit.Builder()
             .baseUrl(server.url())

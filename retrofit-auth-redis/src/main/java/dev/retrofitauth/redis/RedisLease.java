@@ -136,7 +136,7 @@ final class RedisLease implements SharedTokenStore.Lease {
     String[] keys = {store.key, store.leaseKey};
     String[] args =
         tokens != null
-            ? new String[] {id, version, store.codec.encode(tokens)}
+            ? new String[] {id, version, store.codec.encode(tokens, -1L)}
             : new String[] {id, version};
     Long result =
         store.redis.call(

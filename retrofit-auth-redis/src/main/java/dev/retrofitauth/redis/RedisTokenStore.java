@@ -2,12 +2,14 @@ package dev.retrofitauth.redis;
 
 import dev.retrofitauth.SharedTokenStore;
 import dev.retrofitauth.Tokens;
+import dev.retrofitauth.internal.TokenCodec;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
@@ -91,7 +93,13 @@ public final class RedisTokenStore implements SharedTokenStore {
     this.maxLeaseHoldMillis = builder.maxLeaseHoldMillis;
     this.redis = new RedisCalls(builder.connection, builder.timeoutMillis);
     this.keyId = builder.keyId;
-    this.codec = new TokenCodec(key, builder.keyId, builder.encryptionKey);
+    this.codec =
+        new TokenCodec(
+            "Redis key " + key,
+            "RedisTokenStore.Builder.encryptionKey",
+            key.getBytes(StandardCharsets.UTF_8),
+            builder.keyId,
+            builder.encryptionKey);
   }
 
   /**
@@ -127,7 +135,7 @@ public final class RedisTokenStore implements SharedTokenStore {
   @Override
   public void save(Tokens tokens) throws IOException {
     Objects.requireNonNull(tokens, "tokens == null");
-    String value = codec.encode(tokens);
+    String value = codec.encode(tokens, -1L);
     redis.call(
         "saving Redis key " + key,
         redis -> redis.<Long>eval(SAVE, ScriptOutputType.INTEGER, new String[] {key}, value));
@@ -335,32 +343,19 @@ public final class RedisTokenStore implements SharedTokenStore {
      * {"version":1,"enc":"AES-GCM","kid":keyId,"iv":base64,"ct":base64}}: a random 12-byte IV, and
      * the ciphertext of the unencrypted JSON followed by its 128-bit tag.
      *
+     * <p>The hash's {@code version} field is not covered by the encryption, on purpose: whoever can
+     * write to Redis can put back an older value together with its older version, which no
+     * encryption can tell from a real save, or delete the key. What the encryption keeps from them
+     * is reading the tokens and writing tokens of their own. The codec is the one the file store
+     * uses.
+     *
      * @throws IllegalArgumentException if {@code keyId} is empty, longer than 64 characters or not
      *     printable ASCII, or if {@code key} is not an AES key this JVM can use.
      */
     public Builder encryptionKey(String keyId, SecretKey key) {
       Objects.requireNonNull(keyId, "keyId == null");
       Objects.requireNonNull(key, "key == null");
-      if (keyId.isEmpty()) throw new IllegalArgumentException("keyId is empty");
-      if (keyId.length() > 64) {
-        throw new IllegalArgumentException("keyId is longer than 64 characters: " + keyId.length());
-      }
-      for (int i = 0; i < keyId.length(); i++) {
-        char c = keyId.charAt(i);
-        if (c < ' ' || c >= '\u007f' || c == '\'' || c == '"') {
-          throw new IllegalArgumentException(
-              "keyId has a character that is not printable ASCII, or a quote, at index " + i);
-        }
-      }
-      if (!"AES".equalsIgnoreCase(key.getAlgorithm())) {
-        throw new IllegalArgumentException("key is not an AES key: " + key.getAlgorithm());
-      }
-      byte[] encoded = key.getEncoded();
-      if (encoded != null && encoded.length != 16 && encoded.length != 24 && encoded.length != 32) {
-        throw new IllegalArgumentException(
-            "key is not 128, 192 or 256 bits: " + encoded.length * 8 + " bits");
-      }
-      TokenCodec.check(key);
+      TokenCodec.checkEncryptionKey(keyId, key);
       this.keyId = keyId;
       this.encryptionKey = key;
       return this;

@@ -91,7 +91,7 @@ final class EncryptionTest {
     byte[] plain = cipher.doFinal(Base64.getDecoder().decode(envelope.group(3)));
     assertEquals(
         "{\"version\":1,\"access_token\":\"secret-access\",\"refresh_token\":\"secret-refresh\","
-            + "\"expires_at\":1767225600000,\"token_type\":\"Bearer\"}",
+            + "\"expires_at\":1767225600000}",
         new String(plain, StandardCharsets.UTF_8));
 
     assertEquals(tokens, store.load());
@@ -127,7 +127,53 @@ final class EncryptionTest {
         "the tokens at Redis key "
             + redisKey
             + " do not decrypt with key id 'k1': the key is not the one they were saved with, or"
-            + " the value was changed or copied from another Redis key",
+            + " the value was changed or copied from elsewhere",
+        e.getMessage());
+  }
+
+  /**
+   * From the security review: whoever can write to Redis put a key id with line breaks, or 5 MB,
+   * into the error messages (and so into logs). It is escaped and shortened as elsewhere.
+   */
+  @Test
+  void storedKeyIdReachesMessagesEscapedAndShortened() throws IOException {
+    String redisKey = newKey();
+    StringBuilder forged = new StringBuilder("k1\nWARN forged log line");
+    for (int i = 0; i < 5_000; i++) forged.append('x');
+    raw.hset(
+        redisKey,
+        "tokens",
+        "{\"version\":1,\"enc\":\"AES-GCM\",\"kid\":\""
+            + forged
+            + "\",\"iv\":\"AAAAAAAAAAAAAAAA\",\"ct\":\"AAAA\"}");
+    IOException e = assertThrows(IOException.class, () -> store(redisKey, "k2", key).load());
+    assertEquals(
+        "the tokens at Redis key "
+            + redisKey
+            + " are encrypted with key id 'k1\\u000aWARN forged log linexxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...',"
+            + " but this store has key id 'k2'",
+        e.getMessage());
+    assertFalse(e.getMessage().contains("\n"));
+  }
+
+  /** An unencrypted store accepted a 50 MB token; a value is now bounded both ways. */
+  @Test
+  void oversizedValuesAreRefusedBothWays() {
+    String redisKey = newKey();
+    StringBuilder huge = new StringBuilder();
+    for (int i = 0; i < 70_000; i++) huge.append('a');
+    RedisTokenStore plain = RedisTokenStore.builder(connection).key(redisKey).build();
+    IOException e = assertThrows(IOException.class, () -> plain.save(Tokens.of(huge.toString())));
+    assertEquals(
+        "the tokens for Redis key " + redisKey + " are longer than 65536 characters",
+        e.getMessage());
+
+    raw.hset(redisKey, "tokens", "{\"version\":1,\"access_token\":\"" + huge + "\"}");
+    e = assertThrows(IOException.class, plain::load);
+    assertEquals(
+        "the tokens at Redis key "
+            + redisKey
+            + " are corrupt and cannot be read (longer than 65536 characters)",
         e.getMessage());
   }
 
@@ -154,7 +200,7 @@ final class EncryptionTest {
         "the tokens at Redis key "
             + to
             + " do not decrypt with key id 'k1': the key is not the one they were saved with, or"
-            + " the value was changed or copied from another Redis key",
+            + " the value was changed or copied from elsewhere",
         e.getMessage());
     assertEquals(Tokens.of("secret-access"), store(from, "k1", key).load());
   }

@@ -66,14 +66,12 @@ final class RedisTokenStoreTest {
     store.save(Tokens.of("access-1", "refresh-1", 1767225600000L));
     assertEquals(
         "{\"version\":1,\"access_token\":\"access-1\",\"refresh_token\":\"refresh-1\","
-            + "\"expires_at\":1767225600000,\"token_type\":\"Bearer\"}",
+            + "\"expires_at\":1767225600000}",
         raw.hget(key, "tokens"));
     assertEquals("1", raw.hget(key, "version"));
 
     store.save(Tokens.of("access-2"));
-    assertEquals(
-        "{\"version\":1,\"access_token\":\"access-2\",\"token_type\":\"Bearer\"}",
-        raw.hget(key, "tokens"));
+    assertEquals("{\"version\":1,\"access_token\":\"access-2\"}", raw.hget(key, "tokens"));
     assertEquals("2", raw.hget(key, "version"));
 
     // Cleared, the version stays and grows, so that a lease's save from before can never match.

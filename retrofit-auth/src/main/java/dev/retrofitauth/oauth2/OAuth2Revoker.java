@@ -134,6 +134,13 @@ public final class OAuth2Revoker implements TokenRevoker {
     /**
      * The client to send requests with; retrofit-auth's interceptor and authenticator are removed
      * from the copy that is used, which does not follow redirects. Defaults to a new client.
+     *
+     * <p>The client's own interceptors stay, and they see these requests whole: the client secret,
+     * the refresh token and the tokens in the answer. Do not pass a client with a logging
+     * interceptor at {@code BODY} level (or {@code HEADERS} without {@code
+     * redactHeader("Authorization")}); pass one without it. Each call is limited to 30 seconds in
+     * all (or the client's shorter call timeout), so that a server that answers one byte at a time
+     * cannot hold a refresh for ever.
      */
     public Builder client(OkHttpClient client) {
       config.client(client);

@@ -1,9 +1,12 @@
 package dev.retrofitauth.oauth2;
 
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+
 import dev.retrofitauth.internal.Internal;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import okhttp3.Authenticator;
 import okhttp3.Interceptor;
 import okhttp3.OkHttpClient;
@@ -15,8 +18,11 @@ import okio.BufferedSource;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The client that sends token requests: a copy of the app's client, so that its timeouts, TLS and
- * proxy apply, without retrofit-auth's interceptor and authenticator, and without redirects.
+ * The client that sends the helpers' requests (token, discovery, revocation): a copy of the app's
+ * client, so that its TLS, proxy, DNS, connection pool, timeouts and interceptors apply (apps add a
+ * User-Agent, a gateway key or a tracing header there), without retrofit-auth's interceptors and
+ * authenticator, without redirects, and with a call timeout. An app's logging interceptor sees the
+ * client secret and the tokens in these requests: the helpers' Javadoc and the README say so.
  * Immutable and thread-safe.
  */
 final class TokenEndpointClient {
@@ -25,6 +31,12 @@ final class TokenEndpointClient {
    * in memory whole; a larger body is a broken or hostile server.
    */
   static final long MAX_BODY_BYTES = 1024 * 1024;
+
+  /**
+   * The longest a helper's call may take, start to end, unless the app's client sets a shorter call
+   * timeout: OkHttp's read timeout alone never ends a body sent one byte at a time.
+   */
+  static final long CALL_TIMEOUT_SECONDS = 30;
 
   /** What messages call the endpoint that token requests go to. */
   static final String TOKEN_ENDPOINT = "the token endpoint";
@@ -36,11 +48,16 @@ final class TokenEndpointClient {
   }
 
   /**
-   * Returns a copy of {@code client} without retrofit-auth's interceptor and authenticator: the
+   * Returns a copy of {@code client} without retrofit-auth's interceptors and authenticator: the
    * refresh request must never carry the access token, nor wait for the refresh it is part of. It
    * does not follow redirects: the refresh token and the client secret go to the configured
    * endpoint and nowhere else.
    */
+  /** The derived client, for tests. */
+  OkHttpClient client() {
+    return client;
+  }
+
   private static OkHttpClient derive(OkHttpClient client) {
     OkHttpClient.Builder builder =
         client.newBuilder().followRedirects(false).followSslRedirects(false);
@@ -49,6 +66,9 @@ final class TokenEndpointClient {
     if (Internal.isAuthComponent(client.authenticator())) {
       builder.authenticator(Authenticator.NONE);
     }
+    long appTimeout = client.callTimeoutMillis();
+    long limit = TimeUnit.SECONDS.toMillis(CALL_TIMEOUT_SECONDS);
+    builder.callTimeout(appTimeout > 0 && appTimeout < limit ? appTimeout : limit, MILLISECONDS);
     return builder.build();
   }
 

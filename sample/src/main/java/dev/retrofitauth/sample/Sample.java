@@ -185,7 +185,14 @@ public final class Sample {
       auth = options.apply(builder).build();
       Dispatcher dispatcher = new Dispatcher();
       dispatcher.setMaxRequestsPerHost(64);
-      okHttp = plain.newBuilder().dispatcher(dispatcher).addInterceptor(auth.interceptor()).build();
+      okHttp =
+          plain
+              .newBuilder()
+              .dispatcher(dispatcher)
+              .addInterceptor(auth.interceptor())
+              // Signs the DPoP proofs of step 6; without DPoP it passes every request through.
+              .addNetworkInterceptor(auth.networkInterceptor())
+              .build();
       api = retrofit(okHttp, auth).create(Api.class);
     }
 

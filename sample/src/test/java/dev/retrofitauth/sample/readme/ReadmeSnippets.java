@@ -1,5 +1,7 @@
 package dev.retrofitauth.sample.readme;
 
+import android.security.keystore.KeyGenParameterSpec;
+import android.security.keystore.KeyProperties;
 import com.squareup.moshi.Json;
 import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.AuthListener;
@@ -26,10 +28,13 @@ import io.reactivex.rxjava3.core.Single;
 import java.io.File;
 import java.io.IOException;
 import java.security.KeyPair;
+import java.security.KeyStore;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import javax.crypto.KeyGenerator;
+import javax.crypto.SecretKey;
 import okhttp3.OkHttpClient;
 import retrofit2.Call;
 import retrofit2.Response;
@@ -74,6 +79,7 @@ final class ReadmeSnippets {
   static KeyPair keyPair;
   static String issuer;
   static File configDir;
+  static File filesDir;
   static Executor mainThread;
   static MeterRegistry registry;
 
@@ -209,6 +215,10 @@ final class ReadmeSnippets {
         .dpop(dpop)
         .refreshApi(OAuth2RefreshApi.builder().issuer(issuer).clientId("app").dpop(dpop).build())
         .build();
+    OkHttpClient client = new OkHttpClient.Builder()
+        .addInterceptor(auth.interceptor())
+        .addNetworkInterceptor(auth.networkInterceptor())  // signs a proof for each network hop
+        .build();
     // readme:end
   }
 
@@ -218,6 +228,26 @@ final class ReadmeSnippets {
         .tokenStore(TokenStore.file(new File(configDir, "tokens.json")))
         .refreshApi(refreshApi)
         .build();                     // loads the file once
+    // readme:end
+  }
+
+  static void encryptedFileStore() throws Exception {
+    // readme:begin encrypted-file-store
+    // Android: an AES key that never leaves the Keystore, created once.
+    KeyStore keyStore = KeyStore.getInstance("AndroidKeyStore");
+    keyStore.load(null);
+    if (!keyStore.containsAlias("tokens")) {
+      KeyGenerator generator = KeyGenerator.getInstance("AES", "AndroidKeyStore");
+      generator.init(new KeyGenParameterSpec.Builder("tokens",
+              KeyProperties.PURPOSE_ENCRYPT | KeyProperties.PURPOSE_DECRYPT)
+          .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
+          .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
+          .setKeySize(256)
+          .build());
+      generator.generateKey();
+    }
+    SecretKey key = (SecretKey) keyStore.getKey("tokens", null);
+    TokenStore store = TokenStore.file(new File(filesDir, "tokens.json"), "v1", key);
     // readme:end
   }
 
