@@ -189,20 +189,53 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
     if (policy.noAuth) return null;
     String header = engine.header();
     if (header == null) return null; // Signed out.
+    boolean unwrapped =
+        invocation != null && !policy.wrapped && !policy.noRetry && !origins.authenticatorTaken();
+    if (unwrapped && isRx(invocation)) {
+      // RxJava's factory came first and took the call: say that, before any other reason.
+      throw new IOException(notWrapped(invocation, policy));
+    }
     if (!origins.mayReceiveToken(request.url())) {
       String withheld = origins.withheldReason(request.url());
       if (withheld != null) throw new IOException(withheld);
       return null; // Another origin, on purpose.
     }
-    if (invocation != null && !policy.wrapped && !policy.noRetry && origins.expectsWrappedCalls()) {
-      throw new IOException(
-          MethodPolicy.notWrappedMessage("any other call adapter factory")
-              + " The call to "
-              + policy.methodName()
-              + "() reached auth.interceptor() without it (mark the method @NoAuth if it must not"
-              + " carry the token).");
+    if (unwrapped && (origins.factoryInUse() || engine.refreshes())) {
+      // Sent as it is, it would work until the token expires, then get bare 401s for ever.
+      throw new IOException(notWrapped(invocation, policy));
     }
     return header;
+  }
+
+  /** True if the service method returns an RxJava type, whose factories never delegate. */
+  private static boolean isRx(Invocation invocation) {
+    return invocation.method().getReturnType().getName().startsWith("io.reactivex.");
+  }
+
+  /** Why a Retrofit call came without {@link AuthCallAdapterFactory}'s wrapping, and the fix. */
+  private String notWrapped(Invocation invocation, MethodPolicy policy) {
+    String call =
+        " The call to "
+            + policy.methodName()
+            + "() reached auth.interceptor() without it (mark the method @NoAuth if it must not"
+            + " carry the token, or @NoRetry if it may go without a refresh).";
+    String returnType = invocation.method().getReturnType().getName();
+    if (isRx(invocation) && returnType.startsWith("io.reactivex.rxjava3.")) {
+      // RxJava's factory takes its return types and never delegates: it was added first.
+      return "Move AuthCallAdapterFactory before RxJava3CallAdapterFactory. "
+          + MethodPolicy.notWrappedMessage("RxJava3CallAdapterFactory")
+          + call;
+    }
+    if (isRx(invocation)) {
+      return MethodPolicy.notWrappedMessage("RxJava2CallAdapterFactory") + call;
+    }
+    if (origins.factoryInUse()) {
+      return MethodPolicy.notWrappedMessage("any other call adapter factory") + call;
+    }
+    return "Add AuthCallAdapterFactory.create(auth) to this Retrofit.Builder, first among its call"
+        + " adapter factories: without it a 401 is never refreshed, and every call fails once"
+        + " the token expires (or add auth.authenticator() to the OkHttpClient)."
+        + call;
   }
 
   @Override

@@ -5,6 +5,21 @@ import java.io.IOException;
 /**
  * Hears how the session changes. Register one with {@link RefreshManager.Builder#addListener}.
  *
+ * <pre>{@code
+ * RefreshManager auth = RefreshManager.builder()
+ *     .refreshApi(refreshApi)
+ *     .addListener(new AuthListener() {
+ *       @Override public void onSignedOut(SignOutReason reason) {
+ *         mainThread.execute(() -> showLoginScreen()); // listeners run on the manager's threads
+ *       }
+ *
+ *       @Override public void onStoreFailed(Exception cause) {
+ *         log.warn("tokens not saved", cause); // names the store, never a token
+ *       }
+ *     })
+ *     .build();
+ * }</pre>
+ *
  * <p>Each event is delivered once, on the thread that caused it (often the manager's refresh
  * executor, never the main thread by itself: post UI work there yourself), when the manager holds
  * no lock and is in a state in which a listener may call any of its methods. Keep the methods

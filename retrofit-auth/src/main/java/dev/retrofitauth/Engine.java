@@ -35,6 +35,9 @@ interface Engine {
   /** True if {@code header} got a 401 and the refresh that started from it still runs. */
   boolean tokenKnownDead(String header);
 
+  /** True if this session can get new tokens: it has a RefreshApi or a TokenSource. */
+  boolean refreshes();
+
   /** True on the thread that runs this session's refresh, while it runs it. */
   boolean onRefreshThread();
 

@@ -27,9 +27,6 @@ final class FileTokenStore implements SharedTokenStore {
   /** How long a save outside a lease waits for another process's refresh to end. */
   private static final long WRITE_WAIT_MILLIS = TimeUnit.SECONDS.toMillis(30);
 
-  /** How long a clear, which has deleted the file already, waits to delete it again. */
-  private static final long CLEAR_LEASE_WAIT_MILLIS = TimeUnit.SECONDS.toMillis(1);
-
   private final FileStoreOps<?> io;
   private final FileLease.Guard guard;
   private final TokenCodec codec;
@@ -75,6 +72,25 @@ final class FileTokenStore implements SharedTokenStore {
     return new FileTokenStore(new FileStoreJavaIo(file), keyId, key);
   }
 
+  /**
+   * Fails now, rather than on every save with nobody told, for a path that can never hold the
+   * tokens: a directory, or a file in a directory that does not exist.
+   */
+  static void checkFile(File file) {
+    File absolute = file.getAbsoluteFile();
+    if (absolute.isDirectory()) {
+      throw new IllegalArgumentException(
+          "the token file is a directory: " + absolute + " (name a file in it, as tokens.json)");
+    }
+    File directory = absolute.getParentFile();
+    if (directory == null || !directory.isDirectory()) {
+      throw new IllegalArgumentException(
+          "the token file's directory does not exist: "
+              + directory
+              + " (create it first, readable and writable by you alone)");
+    }
+  }
+
   @Override
   public @Nullable Tokens load() throws IOException {
     Stored stored = readStored();
@@ -114,25 +130,13 @@ final class FileTokenStore implements SharedTokenStore {
   /**
    * Deletes the token file at once, without waiting for the lease: a process that holds it (or is
    * frozen holding it) must not keep tokens on disk after a sign-out. A refresh that holds the
-   * lease meanwhile has its save refused by the revision check. The file is deleted once more under
-   * the lease if that comes within {@link #CLEAR_LEASE_WAIT_MILLIS}, for a holder that was between
-   * its check and its rename.
+   * lease meanwhile has its save refused by the revision check (in this process the two are
+   * serialized on this store). It does not delete again under the lease afterwards: by then the
+   * file may hold a later session's tokens (found by StateMachineStressTest).
    */
   @Override
   public void clear() throws IOException {
     write(null, 0L);
-    if (guard.heldByCurrentThread()) return;
-    SharedTokenStore.Lease lease;
-    try {
-      lease = FileLease.take(this, guard, CLEAR_LEASE_WAIT_MILLIS);
-    } catch (IOException busy) {
-      return; // Deleted already; a late save is refused.
-    }
-    try {
-      write(null, 0L);
-    } finally {
-      lease.close();
-    }
   }
 
   @Override

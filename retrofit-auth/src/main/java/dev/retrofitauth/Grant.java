@@ -22,6 +22,11 @@ final class Grant {
     return source != null;
   }
 
+  /** True if a RefreshApi or a TokenSource is configured. */
+  boolean refreshes() {
+    return refreshApi != null || source != null;
+  }
+
   /** True if {@code current} can be refreshed: by a source, or by a RefreshApi with a token. */
   boolean canRefresh(@Nullable Tokens current) {
     return source != null
@@ -54,7 +59,11 @@ final class Grant {
       return RefreshResult.failed(e);
     } catch (RuntimeException e) {
       // A bug in user code: report it as a transient failure so that no waiter hangs.
-      return RefreshResult.failed(new IOException(spi + " threw " + e.getClass().getName(), e));
+      String message = e.getMessage();
+      return RefreshResult.failed(
+          new IOException(
+              spi + " threw " + e.getClass().getName() + (message != null ? ": " + message : ""),
+              e));
     }
   }
 }

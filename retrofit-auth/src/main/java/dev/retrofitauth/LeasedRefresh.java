@@ -101,8 +101,11 @@ final class LeasedRefresh {
       storeFailure[0] = e instanceof IOException ? e : threw((RuntimeException) e, "save()");
       return result;
     }
-    // The lease ended (past its TTL, or the refresh was abandoned), or someone wrote in between.
-    // The server may have rotated already: take the lease again rather than drop the tokens.
+    // The lease ended (past its TTL, or the refresh was abandoned), or someone wrote in between
+    // (a sign-out deletes the file store's file without the lease). The server may have rotated
+    // already: take the lease again rather than drop the tokens. Let go of this one first: a
+    // lease need not be reentrant, and the file store's is not.
+    lease.close();
     try (SharedTokenStore.Lease again = store.lease(leaseTimeoutMillis)) {
       Tokens now = again.load();
       if (now == null) return RefreshResult.signedOutElsewhere(store);

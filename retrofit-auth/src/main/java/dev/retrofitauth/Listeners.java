@@ -10,6 +10,11 @@ final class Listeners {
     this.listeners = listeners;
   }
 
+  /** True if the app registered no listener: an event nobody hears is lost. */
+  boolean none() {
+    return listeners.length == 0;
+  }
+
   void signedIn() {
     fire(AuthListener::onSignedIn);
   }

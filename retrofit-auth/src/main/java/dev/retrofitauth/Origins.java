@@ -40,6 +40,16 @@ final class Origins {
     return factoryInUse && !authenticatorInUse;
   }
 
+  /** True if an {@link AuthCallAdapterFactory} has adapted a call of this manager. */
+  boolean factoryInUse() {
+    return factoryInUse;
+  }
+
+  /** True if the app took {@code auth.authenticator()}, which refreshes calls no factory wraps. */
+  boolean authenticatorTaken() {
+    return authenticatorInUse;
+  }
+
   /** True if the token may go to {@code url}: an allowed origin, and not in clear text. */
   boolean mayReceiveToken(HttpUrl url) {
     return contains(url) && (url.isHttps() || allowCleartext || Internal.isLoopback(url));

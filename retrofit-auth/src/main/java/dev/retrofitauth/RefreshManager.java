@@ -35,8 +35,12 @@ import retrofit2.Call;
  * failure the tokens are kept, each call fails with an {@link IOException} caused by it, and 401s
  * fail fast for a short {@linkplain Builder#refreshBackoff backoff}.
  *
- * <p>Instances are thread-safe. Refreshes run on the manager's executor, never on an OkHttp thread;
+ * <p>Instances are thread-safe. Refreshes run on the refresh executor, never on an OkHttp thread;
  * asynchronous calls park no thread while they wait. No user code runs under the manager's lock.
+ *
+ * <p>Nothing needs closing. A manager starts no thread and holds none: every manager of the process
+ * shares one refresh executor (unless you give your own) and one timer, and both let their threads
+ * go when idle. A manager that is no longer referenced is garbage collected like any object.
  */
 public final class RefreshManager {
   private final SingleFlight singleFlight;
@@ -115,11 +119,30 @@ public final class RefreshManager {
    * Replaces the tokens, saves them to the store and tells listeners. A refresh that is running is
    * superseded: its result is discarded and the calls waiting for it are sent with {@code tokens}.
    * Blocks until the store has saved the tokens.
+   *
+   * <p>If the store fails to save them, the tokens are still used from memory, and the failure goes
+   * to {@link AuthListener#onStoreFailed}. With no listener at all it would go nowhere, so then
+   * this method throws it instead.
+   *
+   * @throws IllegalStateException if the store failed to save the tokens and no {@link
+   *     AuthListener} is registered to hear it; its cause is the store's exception.
    */
   public void signIn(Tokens tokens) {
     Objects.requireNonNull(tokens, "tokens == null");
-    singleFlight.changeSession(tokens);
+    Exception failed = singleFlight.signIn(tokens);
     listeners.signedIn();
+    if (failed != null && listeners.none()) {
+      throw new IllegalStateException(
+          "signIn() could not save the tokens to "
+              + store
+              + " ("
+              + failed.getClass().getSimpleName()
+              + ": "
+              + failed.getMessage()
+              + "); they are used from memory and are lost when the process ends. Fix the store,"
+              + " or add an AuthListener with onStoreFailed to handle store failures yourself.",
+          failed);
+    }
   }
 
   /**

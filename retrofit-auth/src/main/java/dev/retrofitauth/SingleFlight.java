@@ -57,10 +57,11 @@ import org.jspecify.annotations.Nullable;
  *       or every queued call</td><td>fails</td><td>fails</td><td>fails, slot or not</td></tr>
  * </table>
  *
- * <p>"Fails" is an {@link IOException}: for the failures, {@code "Token refresh failed"} with the
- * refresh's failure as its cause (an {@link InterruptedIOException} for a timeout); for a cancel,
- * the reason given, as an {@link InterruptedIOException} for an interrupt. A refresh always ends in
- * exactly one of these for every call that waited for it, and a call is released exactly once.
+ * <p>"Fails" is an {@link IOException}: for the failures, {@code "Token refresh failed: "} (for a
+ * token source {@code "Token request failed: "}) and the refresh's failure's message, with that
+ * failure as its cause (an {@link InterruptedIOException} for a timeout); for a cancel, the reason
+ * given, as an {@link InterruptedIOException} for an interrupt. A refresh always ends in exactly
+ * one of these for every call that waited for it, and a call is released exactly once.
  *
  * <h3>The refresh's states</h3>
  *
@@ -126,16 +127,18 @@ final class SingleFlight implements Engine {
      * is the refresh's failure; for {@link #QUEUE_FULL} and {@link #CANCELED} it carries the
      * message to repeat. Each call gets its own instance: exceptions are mutable.
      */
-    IOException exception(@Nullable IOException cause) {
+    IOException exception(@Nullable IOException cause, String refresh) {
       switch (this) {
         case FAILED:
         case FAILED_OLD_TOKEN_VALID:
-          if (cause instanceof RefreshFailedException
-              && ((RefreshFailedException) cause).isPermanent()) {
-            // Calls fail like this until signOut(): name the error, not only in the cause.
-            return new IOException("Token refresh failed for good: " + cause.getMessage(), cause);
-          }
-          return new IOException("Token refresh failed", cause);
+          if (cause == null) return new IOException(refresh + " failed");
+          // The useful part is the cause's message: carry it, not only in the cause.
+          String forGood =
+              cause instanceof RefreshFailedException
+                      && ((RefreshFailedException) cause).isPermanent()
+                  ? " for good" // Calls fail like this until signOut().
+                  : "";
+          return new IOException(refresh + " failed" + forGood + ": " + cause.getMessage(), cause);
         case SIGNED_OUT_WHILE_QUEUED:
           return new IOException("Canceled: signed out while waiting for a token refresh");
         case CANCELED:
@@ -301,6 +304,11 @@ final class SingleFlight implements Engine {
   }
 
   @Override
+  public boolean refreshes() {
+    return grant.refreshes();
+  }
+
+  @Override
   public boolean onRefreshThread() {
     return refresher.onRefreshThread();
   }
@@ -433,6 +441,21 @@ final class SingleFlight implements Engine {
    * Returns the tokens there were before, or null. Blocks until the store holds the new session.
    */
   @Nullable Tokens changeSession(@Nullable Tokens newTokens) {
+    return changeSession(newTokens, null);
+  }
+
+  /**
+   * Signs in with {@code tokens}, as {@link #changeSession}; returns the store's failure to save
+   * them, or null. The listeners heard it already.
+   */
+  @Nullable Exception signIn(Tokens tokens) {
+    Exception[] failure = new Exception[1];
+    changeSession(tokens, failure);
+    return failure[0];
+  }
+
+  private @Nullable Tokens changeSession(
+      @Nullable Tokens newTokens, @Nullable Exception @Nullable [] saveFailure) {
     long now = clock.currentTimeMillis();
     Tokens previous;
     Flight running;
@@ -456,7 +479,8 @@ final class SingleFlight implements Engine {
     }
     // A superseded refresh must not report a timeout later: its result is no longer wanted.
     if (running != null) cancelTimers(running);
-    writer.flush(target);
+    Exception failed = writer.flush(target);
+    if (saveFailure != null) saveFailure[0] = failed;
     release(
         superseded,
         newTokens != null ? Fate.SUPERSEDED_BY_SIGN_IN : Fate.SUPERSEDED_BY_SIGN_OUT,
@@ -645,7 +669,7 @@ final class SingleFlight implements Engine {
               w.passThrough();
               break;
             default:
-              w.fail(fate.exception(cause));
+              w.fail(fate.exception(cause, grant.acquires() ? "Token request" : "Token refresh"));
           }
         } catch (RuntimeException e) {
           if (thrown == null) thrown = e; // Release the other waiters first, then surface it.

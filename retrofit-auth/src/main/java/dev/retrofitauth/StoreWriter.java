@@ -61,23 +61,24 @@ final class StoreWriter {
   /**
    * Writes the state of generation {@code target}, or a newer one, to the store. Failures are told
    * to the listeners after this thread has stopped writing, so that a listener may call any method
-   * of the manager, {@code signOut()} included, without waiting for itself.
+   * of the manager, {@code signOut()} included, without waiting for itself. Returns the first
+   * failure of this thread's writes, or null.
    */
-  void flush(long target) {
-    flush(target, false);
+  @Nullable Exception flush(long target) {
+    return flush(target, false);
   }
 
   /**
    * Like {@link #flush(long)}; if {@code saved}, a refresh's lease has saved generation {@code
    * target} already, and it is written again only if an older write is still pending.
    */
-  void flush(long target, boolean saved) {
+  @Nullable Exception flush(long target, boolean saved) {
     assert !Thread.holdsLock(lock);
     if (saved) {
       synchronized (lock) {
         if (!writing && inSync && writtenGeneration == target - 1 && stagedGeneration == target) {
           writtenGeneration = target;
-          return;
+          return null;
         }
       }
     }
@@ -92,7 +93,7 @@ final class StoreWriter {
             interrupted = true; // The write is short and must not be abandoned halfway.
           }
         }
-        if (writtenGeneration >= target) return;
+        if (writtenGeneration >= target) return null; // Another thread wrote it.
         writing = true;
       }
       while (true) {
@@ -128,8 +129,8 @@ final class StoreWriter {
     } finally {
       if (interrupted) Thread.currentThread().interrupt();
     }
-    if (failures != null) {
-      for (Exception failure : failures) listeners.storeFailed(failure);
-    }
+    if (failures == null) return null;
+    for (Exception failure : failures) listeners.storeFailed(failure);
+    return failures.get(0);
   }
 }

@@ -9,6 +9,18 @@ import org.jspecify.annotations.Nullable;
 /**
  * Keeps the {@link Tokens} of one session. Implementations must be thread-safe.
  *
+ * <pre>{@code
+ * // Built in: tokens in memory, or in an owner-only file (encrypted if you give a key).
+ * TokenStore store = TokenStore.file(new File(configDir, "tokens.json"));
+ *
+ * // Your own, over any storage: load null when there are no tokens.
+ * TokenStore prefs = new TokenStore() {
+ *   @Override public Tokens load() { return decode(preferences.getString("tokens", null)); }
+ *   @Override public void save(Tokens tokens) { preferences.edit().putString("tokens", encode(tokens)).commit(); }
+ *   @Override public void clear() { preferences.edit().remove("tokens").commit(); }
+ * };
+ * }</pre>
+ *
  * <p>The {@link RefreshManager} keeps the current tokens in memory and writes every change through
  * to the store: it loads once when it is built, saves after each sign-in and refresh, and clears on
  * sign-out. It never calls the store while it holds a lock, and it never runs two writes at the
@@ -67,9 +79,13 @@ public interface TokenStore {
    * <p>Temporary files that a crash left behind, which may hold the newest tokens, are deleted by
    * {@link #clear()}, and by a load once they are a minute old: a younger one may belong to another
    * process that is saving right now.
+   *
+   * @throws IllegalArgumentException if {@code file} is a directory, or its directory does not
+   *     exist: the store would fail on every save.
    */
   static TokenStore file(File file) {
     if (file == null) throw new NullPointerException("file == null");
+    FileTokenStore.checkFile(file);
     return FileTokenStore.create(file, null, null);
   }
 
@@ -100,6 +116,7 @@ public interface TokenStore {
     if (file == null) throw new NullPointerException("file == null");
     if (keyId == null) throw new NullPointerException("keyId == null");
     if (key == null) throw new NullPointerException("key == null");
+    FileTokenStore.checkFile(file);
     TokenCodec.checkEncryptionKey(keyId, key);
     return FileTokenStore.create(file, keyId, key);
   }

@@ -8,6 +8,15 @@ import org.jspecify.annotations.Nullable;
 /**
  * An access token, an optional refresh token, and the access token's optional expiry.
  *
+ * <pre>{@code
+ * // From a token response: expires_in is relative, so turn it into a time now.
+ * Tokens tokens = Tokens.of(
+ *     body.accessToken,
+ *     body.refreshToken,                                   // null if the server sent none
+ *     System.currentTimeMillis() + body.expiresIn * 1000L); // or Tokens.NO_EXPIRY
+ * auth.signIn(tokens);
+ * }</pre>
+ *
  * <p>Instances are immutable and thread-safe. {@link #toString()} never shows a token, so a {@code
  * Tokens} can be logged safely.
  */

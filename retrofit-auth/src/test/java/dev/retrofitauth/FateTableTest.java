@@ -133,7 +133,7 @@ final class FateTableTest {
     api.release();
 
     expect(Fate.FAILED, queueMode, unsent, sent);
-    assertEquals("Token refresh failed", sent.failure.getMessage());
+    assertEquals("Token refresh failed: token endpoint down", sent.failure.getMessage());
     assertEquals("token endpoint down", sent.failure.getCause().getMessage());
     // In backoff the next 401 fails fast, with the same cause, and no refresh.
     Recorder failFast = sent(engine, "Bearer a");

@@ -364,11 +364,14 @@ final class FileTokenStoreTest {
   }
 
   @Test
-  void missingDirectoryIsClearError() {
-    File nowhere = directory.resolve("missing").resolve("tokens.json").toFile();
+  void directoryRemovedAfterTheStoreWasMadeIsAClearError() throws IOException {
+    File parent = directory.resolve("missing").toFile();
+    assertTrue(parent.mkdir());
+    File nowhere = new File(parent, "tokens.json");
+    TokenStore store = TokenStore.file(nowhere);
+    assertTrue(parent.delete());
 
-    IOException e =
-        assertThrows(IOException.class, () -> TokenStore.file(nowhere).save(Tokens.of("a")));
+    IOException e = assertThrows(IOException.class, () -> store.save(Tokens.of("a")));
 
     assertEquals(
         "the token file's directory does not exist: " + nowhere.getParentFile().getAbsolutePath(),

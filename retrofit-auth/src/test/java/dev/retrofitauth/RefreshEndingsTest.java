@@ -53,7 +53,7 @@ final class RefreshEndingsTest extends AuthCallFixture {
 
     IOException e = assertThrows(IOException.class, () -> api.me().execute());
 
-    assertEquals("Token refresh failed", e.getMessage());
+    assertEquals("Token refresh failed: " + cause.getMessage(), e.getMessage());
     assertSame(cause, e.getCause());
     assertEquals(Tokens.of("old", "r1"), fixture.auth.currentTokens());
     assertEquals(Tokens.of("old", "r1"), store.load());
@@ -73,7 +73,13 @@ final class RefreshEndingsTest extends AuthCallFixture {
 
     IOException e = assertThrows(IOException.class, () -> api.me().execute());
 
-    assertEquals("RefreshApi threw java.lang.IllegalStateException", e.getCause().getMessage());
+    // The top-level message carries the useful part: what the user's code threw, and why.
+    assertEquals(
+        "Token refresh failed: RefreshApi threw java.lang.IllegalStateException: bug in user code",
+        e.getMessage());
+    assertEquals(
+        "RefreshApi threw java.lang.IllegalStateException: bug in user code",
+        e.getCause().getMessage());
     assertSame(bug, e.getCause().getCause());
     assertEquals(Tokens.of("old", "r1"), fixture.auth.currentTokens());
   }

@@ -225,8 +225,9 @@ final class TokenEndpointFaultsTest {
   private static void assertClearFailure(Fault fault, Object outcome) {
     assertTrue(outcome instanceof IOException, fault + ": " + outcome);
     IOException e = (IOException) outcome;
-    assertEquals("Token refresh failed", e.getMessage(), fault.toString());
     assertNotNull(e.getCause(), fault.toString());
+    assertEquals(
+        "Token refresh failed: " + e.getCause().getMessage(), e.getMessage(), fault.toString());
     String cause = String.valueOf(e.getCause().getMessage());
     assertTrue(!cause.contains("old-") && !cause.contains("new-"), cause);
   }

@@ -139,7 +139,7 @@ final class TokenSourceTest {
     for (int i = 0; i < 10; i++) {
       IOException e = assertThrows(IOException.class, () -> api.me().execute());
       assertEquals(
-          "Token refresh failed for good: the token endpoint refused the client: invalid_client",
+          "Token request failed for good: the token endpoint refused the client: invalid_client",
           e.getMessage());
     }
     assertEquals(1, source.fetches.get());

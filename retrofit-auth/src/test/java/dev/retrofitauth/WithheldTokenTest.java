@@ -145,12 +145,14 @@ final class WithheldTokenTest {
             .create(RxApi.class);
 
     RuntimeException thrown = assertThrows(RuntimeException.class, () -> rx.me().blockingGet());
+    // It names the factory to move: the one that took the call.
     assertEquals(
-        "AuthCallAdapterFactory must be added before any other call adapter factory: call"
+        "Move AuthCallAdapterFactory before RxJava3CallAdapterFactory. AuthCallAdapterFactory must"
+            + " be added before RxJava3CallAdapterFactory: call"
             + " addCallAdapterFactory(AuthCallAdapterFactory.create(auth)) first, otherwise the"
             + " calls it adapts are never refreshed on 401. The call to RxApi.me() reached"
             + " auth.interceptor() without it (mark the method @NoAuth if it must not carry the"
-            + " token).",
+            + " token, or @NoRetry if it may go without a refresh).",
         thrown.getCause().getMessage());
   }
 

@@ -72,6 +72,17 @@ final class TokenResponseReader {
       reader.endObject();
     } catch (JsonDataException | JsonEncodingException | EOFException e) {
       // The parser's message is left out: it may quote the body, which holds tokens.
+      String type = response.header("Content-Type");
+      if (type != null && !type.toLowerCase(java.util.Locale.ROOT).contains("json")) {
+        // A login page, a proxy's error page: say so, rather than what the JSON parser thought.
+        String mediaType = type.split(";", 2)[0].trim();
+        throw new IOException(
+            "the token endpoint answered "
+                + ServerText.sanitize(mediaType)
+                + ", not JSON (HTTP "
+                + response.code()
+                + "): check the token endpoint's URL");
+      }
       throw new IOException(
           "the token endpoint returned a malformed token response ("
               + e.getClass().getSimpleName()

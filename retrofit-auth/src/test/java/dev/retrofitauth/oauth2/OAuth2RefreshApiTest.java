@@ -258,7 +258,21 @@ final class OAuth2RefreshApiTest {
   }
 
   @Test
-  void htmlBodyIsMalformed() {
+  void htmlBodySaysItIsNotJson() {
+    server.enqueue(
+        new MockResponse()
+            .setHeader("Content-Type", "text/html; charset=utf-8")
+            .setBody("<html>proxy error</html>"));
+
+    IOException e = assertThrows(IOException.class, () -> builder().build().refresh(CURRENT));
+
+    assertEquals(
+        "the token endpoint answered text/html, not JSON (HTTP 200): check the token endpoint's URL",
+        e.getMessage());
+  }
+
+  @Test
+  void bodyThatIsNotJsonWithoutAContentTypeIsMalformed() {
     server.enqueue(new MockResponse().setBody("<html>proxy error</html>"));
 
     IOException e = assertThrows(IOException.class, () -> builder().build().refresh(CURRENT));
