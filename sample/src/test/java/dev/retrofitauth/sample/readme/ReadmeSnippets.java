@@ -2,18 +2,14 @@ package dev.retrofitauth.sample.readme;
 
 import android.security.keystore.KeyGenParameterSpec;
 import android.security.keystore.KeyProperties;
-import com.squareup.moshi.Json;
 import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.AuthListener;
 import dev.retrofitauth.AuthListener.SignOutReason;
 import dev.retrofitauth.Clock;
 import dev.retrofitauth.DPoP;
-import dev.retrofitauth.NoAuth;
-import dev.retrofitauth.NoRetry;
 import dev.retrofitauth.QueuedCall;
 import dev.retrofitauth.RefreshApi;
 import dev.retrofitauth.RefreshManager;
-import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.RetryGroup;
 import dev.retrofitauth.RetryPriority;
 import dev.retrofitauth.TokenStore;
@@ -26,7 +22,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.reactivex.rxjava3.core.Single;
 import java.io.File;
-import java.io.IOException;
 import java.security.KeyPair;
 import java.security.KeyStore;
 import java.util.List;
@@ -37,13 +32,8 @@ import javax.crypto.KeyGenerator;
 import javax.crypto.SecretKey;
 import okhttp3.OkHttpClient;
 import retrofit2.Call;
-import retrofit2.Response;
 import retrofit2.Retrofit;
 import retrofit2.adapter.rxjava3.RxJava3CallAdapterFactory;
-import retrofit2.converter.moshi.MoshiConverterFactory;
-import retrofit2.http.Body;
-import retrofit2.http.Field;
-import retrofit2.http.FormUrlEncoded;
 import retrofit2.http.GET;
 import retrofit2.http.POST;
 
@@ -86,62 +76,6 @@ final class ReadmeSnippets {
   static void showLoginScreen() {}
 
   private ReadmeSnippets() {}
-
-  static void quickstart() throws IOException {
-    // readme:begin quickstart
-    class TokenJson {                               // what the token endpoint answers
-      @Json(name = "access_token") String accessToken;
-      @Json(name = "refresh_token") String refreshToken;
-    }
-
-    interface AuthService {                         // the token endpoint
-      @POST("login") Call<TokenJson> login(@Body Credentials credentials);
-      @FormUrlEncoded @POST("oauth/token")
-      Call<TokenJson> refresh(@Field("grant_type") String grantType, @Field("refresh_token") String refreshToken);
-    }
-
-    interface Api {
-      @GET("me") Call<User> me();                   // token attached; 401 -> shared refresh -> one retry
-      @NoRetry @GET("poll") Call<Status> poll();    // token attached; 401 returned as it came
-      @NoAuth @GET("status") Call<Status> status(); // no token; a 401 passes through
-    }
-
-    // The token endpoint gets a second, plain Retrofit. The API's Retrofit (below) is built with
-    // the manager, and the manager needs the token endpoint first, so it cannot be that one.
-    AuthService authService = new Retrofit.Builder()
-        .baseUrl("https://auth.example.com/")
-        .addConverterFactory(MoshiConverterFactory.create())
-        .build()
-        .create(AuthService.class);
-
-    RefreshManager auth = RefreshManager.builder()
-        .tokenStore(TokenStore.inMemory())            // or a persistent store
-        .refreshApi(current -> {                      // your code, or OAuth2RefreshApi (below)
-          Response<TokenJson> r = authService.refresh("refresh_token", current.refreshToken()).execute();
-          if (r.code() == 400 || r.code() == 401) throw new RefreshRejectedException("refresh token revoked");
-          if (!r.isSuccessful()) throw new IOException("refresh failed: HTTP " + r.code());
-          return Tokens.of(r.body().accessToken, r.body().refreshToken);
-        })
-        .build();
-
-    OkHttpClient client = new OkHttpClient.Builder()
-        .addInterceptor(auth.interceptor())           // attaches "Authorization: Bearer ..."
-        .build();
-
-    Retrofit retrofit = new Retrofit.Builder()
-        .baseUrl("https://api.example.com/")
-        .client(client)
-        .addCallAdapterFactory(AuthCallAdapterFactory.create(auth))   // registered first
-        .addConverterFactory(MoshiConverterFactory.create())
-        .build();
-    Api api = retrofit.create(Api.class);
-
-    // Sign in once. From then on every call carries the token, and 401s are handled.
-    TokenJson login = authService.login(new Credentials(username, password)).execute().body();
-    auth.signIn(Tokens.of(login.accessToken, login.refreshToken));
-    User me = api.me().execute().body();
-    // readme:end
-  }
 
   static void queueMode() {
     // readme:begin queue-mode

@@ -23,8 +23,16 @@ import org.junit.jupiter.api.Test;
 final class ReadmeTest {
   private static final Path MODULE = Paths.get(System.getProperty("basedir", "."));
   private static final Path README = MODULE.resolve("../README.md").normalize();
+  private static final Path DOCS = MODULE.resolve("../docs").normalize();
   private static final Path JAVA_SNIPPETS =
       MODULE.resolve("src/test/java/dev/retrofitauth/sample/readme/ReadmeSnippets.java");
+
+  /** The quickstart's two files, each a whole compilation unit as the README shows it. */
+  private static final Path QUICKSTART =
+      MODULE.resolve("src/test/java/dev/retrofitauth/sample/readme/Quickstart.java");
+
+  private static final Path TOKEN_JSON =
+      MODULE.resolve("src/test/java/dev/retrofitauth/sample/readme/TokenJson.java");
 
   /** The Redis module's snippet compiles there: the sample does not depend on Redis. */
   private static final Path REDIS_SNIPPETS =
@@ -43,17 +51,39 @@ final class ReadmeTest {
   /** A compiled snippet. */
   record Snippet(String language, String name, String code) {}
 
+  /** The README and the manual's pages in {@code docs/}, by name. */
+  static Map<String, List<String>> documents() throws IOException {
+    Map<String, List<String>> documents = new LinkedHashMap<>();
+    documents.put("README.md", Files.readAllLines(README, StandardCharsets.UTF_8));
+    try (java.util.stream.Stream<Path> pages = Files.list(DOCS)) {
+      for (Path page : pages.sorted().collect(Collectors.toList())) {
+        if (!page.toString().endsWith(".md")) continue;
+        documents.put(
+            "docs/" + page.getFileName(), Files.readAllLines(page, StandardCharsets.UTF_8));
+      }
+    }
+    return documents;
+  }
+
   @Test
   void everyJavaAndKotlinBlockOfTheReadmeIsCompiled() throws IOException {
-    List<Block> blocks = blocks(Files.readAllLines(README, StandardCharsets.UTF_8));
-    // The README has more than a dozen of them: an empty list means this parser broke.
-    assertTrue(blocks.size() >= 12, "found only " + blocks.size() + " blocks in " + README);
-    assertEquals("", mismatches(blocks, snippets()));
+    int count = 0;
+    StringBuilder mismatches = new StringBuilder();
+    for (Map.Entry<String, List<String>> document : documents().entrySet()) {
+      List<Block> blocks = blocks(document.getValue());
+      count += blocks.size();
+      mismatches.append(
+          mismatches(blocks, snippets()).replace("README.md line", document.getKey() + " line"));
+    }
+    // There are more than a dozen of them: none means this parser broke.
+    assertTrue(count >= 12, "found only " + count + " blocks in the README and docs/");
+    assertEquals("", mismatches.toString());
   }
 
   @Test
   void everySnippetIsInTheReadme() throws IOException {
-    List<Block> blocks = blocks(Files.readAllLines(README, StandardCharsets.UTF_8));
+    List<Block> blocks = new ArrayList<>();
+    for (List<String> document : documents().values()) blocks.addAll(blocks(document));
     List<String> unused = new ArrayList<>();
     for (Snippet snippet : snippets()) {
       boolean used =
@@ -61,12 +91,13 @@ final class ReadmeTest {
               .anyMatch(b -> b.language.equals(snippet.language) && b.code.equals(snippet.code));
       if (!used) unused.add(snippet.name);
     }
-    assertEquals(List.of(), unused, "snippets that README.md no longer shows; delete them");
+    assertEquals(
+        List.of(), unused, "snippets that README.md and docs/ no longer show; delete them");
   }
 
   @Test
   void aBlockThatDriftedIsReportedWithItsLine() throws IOException {
-    List<String> readme = new ArrayList<>(Files.readAllLines(README, StandardCharsets.UTF_8));
+    List<String> readme = new ArrayList<>(documents().get("docs/calls-and-refreshes.md"));
     int line = readme.indexOf("    .queueMode(true)");
     assertTrue(line > 0, "the queue mode example has no .queueMode(true) line");
     readme.set(line, "    .queueMode(false)");
@@ -116,6 +147,8 @@ final class ReadmeTest {
   static List<Snippet> snippets() throws IOException {
     List<Snippet> snippets = new ArrayList<>();
     snippets.addAll(snippets("java", JAVA_SNIPPETS));
+    snippets.addAll(snippets("java", QUICKSTART));
+    snippets.addAll(snippets("java", TOKEN_JSON));
     snippets.addAll(snippets("java", REDIS_SNIPPETS));
     snippets.addAll(snippets("kotlin", KOTLIN_SNIPPETS));
     return snippets;
