@@ -104,7 +104,15 @@ final class RetryQueueTest {
     String method = (priority != 0 ? "high" : "normal") + (group != null ? "Grouped" : "");
     try {
       Method m = Methods.class.getMethod(method);
-      return new MethodPolicy.Cache().get(Invocation.of(m, Collections.emptyList()));
+      // Only the method's annotations are read; the instance is a proxy that does nothing.
+      Methods instance =
+          (Methods)
+              java.lang.reflect.Proxy.newProxyInstance(
+                  Methods.class.getClassLoader(),
+                  new Class<?>[] {Methods.class},
+                  (proxy, called, args) -> null);
+      return new MethodPolicy.Cache()
+          .get(Invocation.of(Methods.class, instance, m, Collections.emptyList()));
     } catch (NoSuchMethodException e) {
       throw new AssertionError(e);
     }
