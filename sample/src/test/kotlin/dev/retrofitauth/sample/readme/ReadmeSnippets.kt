@@ -71,7 +71,7 @@ fun GradleBuildScript.download() {
   }
 
   dependencies {
-    implementation("dev.retrofitauth:retrofit-auth:0.2.0-SNAPSHOT")
+    implementation("dev.retrofitauth:retrofit-auth:0.2.0")
     implementation("com.squareup.retrofit2:retrofit:3.0.0")
     implementation("com.squareup.retrofit2:converter-moshi:3.0.0")   // or another converter
     // OkHttp 5 instead of the 4.12 that Retrofit brings (Gradle picks okhttp-jvm by itself):
