@@ -174,7 +174,10 @@ public final class DPoP {
   /**
    * Keeps the {@code DPoP-Nonce} that {@code response} carries, if any, for its origin: for the
    * token endpoint if {@code tokenEndpoint}, else for that resource server. Returns true if it is a
-   * nonce this key did not use for that origin yet.
+   * nonce this key did not use for that origin yet. A nonce longer than {@value #MAX_NONCE_LENGTH}
+   * characters or outside the RFC's syntax is ignored, and at most {@value #MAX_NONCES} origins'
+   * nonces are kept. The response's {@code Date} header also corrects the proofs' {@code iat} when
+   * the local clock is more than two seconds off.
    */
   public boolean rememberNonce(Response response, boolean tokenEndpoint) {
     learnSkew(response);

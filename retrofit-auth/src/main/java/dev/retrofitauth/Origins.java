@@ -32,14 +32,6 @@ final class Origins {
     authenticatorInUse = true;
   }
 
-  /**
-   * True if every Retrofit call that carries the token should have been wrapped by an {@link
-   * AuthCall}: a factory is in use, and no authenticator refreshes the calls it does not wrap.
-   */
-  boolean expectsWrappedCalls() {
-    return factoryInUse && !authenticatorInUse;
-  }
-
   /** True if an {@link AuthCallAdapterFactory} has adapted a call of this manager. */
   boolean factoryInUse() {
     return factoryInUse;
