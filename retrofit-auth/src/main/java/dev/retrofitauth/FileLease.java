@@ -2,6 +2,9 @@ package dev.retrofitauth;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
+import java.lang.ref.WeakReference;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -16,9 +19,17 @@ import org.jspecify.annotations.Nullable;
  * would throw {@code OverlappingFileLockException} instead of waiting. The operating system
  * releases the file lock of a process that dies; a holder that hangs is closed by its manager at
  * twice the refresh timeout.
+ *
+ * <p>The guards are held weakly, by file identity: a {@link FileTokenStore} holds its guard, and a
+ * lease holds it while it is open, so that every store of a file that is alive shares one guard. A
+ * server that drops the stores of thousands of users' files gets their guards back: once the
+ * collector clears a guard, the next {@link #guard} call removes its entry.
  */
 final class FileLease implements SharedTokenStore.Lease {
-  private static final ConcurrentHashMap<String, Guard> GUARDS = new ConcurrentHashMap<>();
+  /** Every entry's guard is alive, or cleared and waiting in {@link #CLEARED}. */
+  private static final ConcurrentHashMap<String, GuardReference> GUARDS = new ConcurrentHashMap<>();
+
+  private static final ReferenceQueue<Guard> CLEARED = new ReferenceQueue<>();
   private static final long MAX_PAUSE_MILLIS = 16L;
 
   private final FileTokenStore store;
@@ -33,13 +44,41 @@ final class FileLease implements SharedTokenStore.Lease {
     this.channel = channel;
   }
 
-  /** Returns the guard of the token file that {@code identity} names. */
+  /**
+   * Returns the guard of the token file that {@code identity} names: the one that the stores of
+   * that file alive now share, or a new one if there are none. The caller must hold on to it.
+   */
   static Guard guard(String identity) {
-    Guard guard = GUARDS.get(identity);
-    if (guard != null) return guard;
-    Guard created = new Guard();
-    guard = GUARDS.putIfAbsent(identity, created);
-    return guard != null ? guard : created;
+    removeCleared();
+    while (true) {
+      GuardReference reference = GUARDS.get(identity);
+      Guard guard = reference != null ? reference.get() : null;
+      if (guard != null) return guard;
+      guard = new Guard();
+      GuardReference created = new GuardReference(identity, guard);
+      // Replaces only what was read: another thread's new guard is shared, never overwritten.
+      boolean put =
+          reference == null
+              ? GUARDS.putIfAbsent(identity, created) == null
+              : GUARDS.replace(identity, reference, created);
+      if (put) return guard;
+    }
+  }
+
+  /** Removes the entries of guards that no store or lease holds any longer. */
+  private static void removeCleared() {
+    Reference<? extends Guard> cleared;
+    while ((cleared = CLEARED.poll()) != null) {
+      GuardReference reference = (GuardReference) cleared;
+      // Only this entry: a new guard may have replaced it already.
+      GUARDS.remove(reference.identity, reference);
+    }
+  }
+
+  /** The number of token files with a guard in this process, cleared ones removed; for tests. */
+  static int liveGuards() {
+    removeCleared();
+    return GUARDS.size();
   }
 
   /** Waits at most {@code timeoutMillis} for the guard, then for the file lock. */
@@ -126,6 +165,16 @@ final class FileLease implements SharedTokenStore.Lease {
       channel.close();
     } catch (IOException ignored) {
       // Closing a lock file's channel that fails has released the lock anyway, or the process will.
+    }
+  }
+
+  /** A guard, held weakly, that knows its map entry. */
+  private static final class GuardReference extends WeakReference<Guard> {
+    final String identity;
+
+    GuardReference(String identity, Guard guard) {
+      super(guard, CLEARED);
+      this.identity = identity;
     }
   }
 

@@ -72,6 +72,41 @@ final class FileTokenStore implements SharedTokenStore {
     return new FileTokenStore(new FileStoreJavaIo(file), keyId, key);
   }
 
+  /** Returns {@code <directory>/tokens-<hash>.json}, after checking the key and the directory. */
+  static File fileIn(File directory, String sessionKey) {
+    if (sessionKey.isEmpty()) throw new IllegalArgumentException("sessionKey is empty");
+    for (int i = 0; i < sessionKey.length(); i++) {
+      char c = sessionKey.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < sessionKey.length()
+          && Character.isLowSurrogate(sessionKey.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        // UTF-8 encoding turns every lone surrogate into '?': two users into one file.
+        throw new IllegalArgumentException(
+            "sessionKey has a lone surrogate, which has no UTF-8 encoding, at index " + i);
+      }
+    }
+    File absolute = directory.getAbsoluteFile();
+    if (!absolute.exists()) {
+      throw new IllegalArgumentException(
+          "the token directory does not exist: "
+              + absolute
+              + " (create it first, readable and writable by you alone)");
+    }
+    if (!absolute.isDirectory()) {
+      throw new IllegalArgumentException(
+          "the token directory is not a directory: "
+              + absolute
+              + " (name the directory that holds the token files, not a file in it)");
+    }
+    // A hash, not the key: no key can leave the directory, and no name reveals a user.
+    String hash = ByteString.encodeUtf8(sessionKey).sha256().hex().substring(0, 32);
+    File file = new File(absolute, "tokens-" + hash + ".json");
+    FileTokenStore.checkFile(file); // A directory by that name.
+    return file;
+  }
+
   /**
    * Fails now, rather than on every save with nobody told, for a path that can never hold the
    * tokens: a directory, or a file in a directory that does not exist.

@@ -28,7 +28,7 @@ import org.jspecify.annotations.Nullable;
  * refresh the manager loads the store again, and uses tokens another process saved there.
  *
  * <p>Two stores are built in: {@link #inMemory()}, and {@link #file(File)} for desktop and server
- * apps.
+ * apps, with {@link #fileIn(File, String)} for a server that keeps one session per user.
  *
  * <p>Re-reading alone does not keep two processes that share a store from refreshing at the same
  * moment and presenting the same refresh token twice, which a server with reuse detection answers
@@ -117,6 +117,63 @@ public interface TokenStore {
     if (keyId == null) throw new NullPointerException("keyId == null");
     if (key == null) throw new NullPointerException("key == null");
     FileTokenStore.checkFile(file);
+    TokenCodec.checkEncryptionKey(keyId, key);
+    return FileTokenStore.create(file, keyId, key);
+  }
+
+  /**
+   * Returns a store that keeps the tokens of session {@code sessionKey} in a file of its own inside
+   * {@code directory}, for a server that keeps one session per user. It is {@link #file(File)} on
+   * {@code <directory>/tokens-<hash>.json}, where {@code <hash>} is the first 32 hex digits of the
+   * SHA-256 of the key in UTF-8: every key, with {@code ../}, slashes, NUL or thousands of
+   * characters, names one file directly inside {@code directory}, the same key always the same
+   * file, and the name does not reveal the key (often a user id or an e-mail address).
+   *
+   * <pre>{@code
+   * File dir = new File(dataDir, "tokens"); // created once, writable by this user alone
+   * Function<String, RefreshManager.Builder> sessions =
+   *     userId -> RefreshManager.builder()
+   *         .tokenStore(TokenStore.fileIn(dir, userId))
+   *         .refreshApi(api);
+   * }</pre>
+   *
+   * <p>Everything {@link #file(File)} says holds for each file: owner-only files written by atomic
+   * renames; loads, saves and clears that fail with an {@link IOException} for a token file that is
+   * a symbolic link, a token file or directory of another user, or a directory that the group or
+   * others can write to; and a lease on {@code <name>.lock}. The store is a {@link
+   * SharedTokenStore}: stores of the same key, in this process or in others, refresh one at a time.
+   * What this process keeps for a file is released once no store of it is left, so a server may
+   * create and drop stores for many users. The key cannot be read back from a file's name: to
+   * remove a user's tokens, {@link #clear()} the store of their key.
+   *
+   * @throws IllegalArgumentException if {@code sessionKey} is empty, or holds a lone surrogate (it
+   *     is not UTF-16, and has no UTF-8 encoding), or if {@code directory} does not exist or is not
+   *     a directory: the store would fail on every save.
+   */
+  static TokenStore fileIn(File directory, String sessionKey) {
+    if (directory == null) throw new NullPointerException("directory == null");
+    if (sessionKey == null) throw new NullPointerException("sessionKey == null");
+    return FileTokenStore.create(FileTokenStore.fileIn(directory, sessionKey), null, null);
+  }
+
+  /**
+   * Like {@link #fileIn(File, String)}, with the tokens encrypted at rest by {@code key} as in
+   * {@link #file(File, String, SecretKey)}. Each value is authenticated with its file's name, which
+   * the session key determines, so a value copied to another user's file does not decrypt: it loads
+   * as no tokens, and the manager reports the {@link IOException} to {@link
+   * AuthListener#onStoreFailed}.
+   *
+   * @throws IllegalArgumentException if {@code sessionKey} is empty, or holds a lone surrogate, or
+   *     if {@code directory} does not exist or is not a directory; or if {@code keyId} is empty,
+   *     longer than 64 characters or not printable ASCII, or {@code key} is not an AES key that
+   *     works with AES-GCM here.
+   */
+  static TokenStore fileIn(File directory, String sessionKey, String keyId, SecretKey key) {
+    if (directory == null) throw new NullPointerException("directory == null");
+    if (sessionKey == null) throw new NullPointerException("sessionKey == null");
+    if (keyId == null) throw new NullPointerException("keyId == null");
+    if (key == null) throw new NullPointerException("key == null");
+    File file = FileTokenStore.fileIn(directory, sessionKey);
     TokenCodec.checkEncryptionKey(keyId, key);
     return FileTokenStore.create(file, keyId, key);
   }

@@ -37,11 +37,16 @@ import org.jspecify.annotations.Nullable;
  *     .build();
  * }</pre>
  *
- * <p><b>Keys.</b> A session lives in one Redis hash, {@link Builder#key key}, with the fields
- * {@code tokens} (the JSON of the tokens, or its encryption) and {@code version} (an integer that
- * every save and clear increments, and that {@link #clear()} keeps). Its lease is the string key
- * {@code <key>:lease}. Nothing expires the tokens themselves. In a Redis Cluster both keys must be
- * in one slot: put a hash tag in the key, as in {@code myapp:tokens:{integration-42}}.
+ * <p><b>Keys.</b> A session lives in one Redis hash, with the fields {@code tokens} (the JSON of
+ * the tokens, or its encryption) and {@code version} (an integer that every save and clear
+ * increments, and that {@link #clear()} keeps). Its lease is the string key {@code <key>:lease}.
+ * Nothing expires the tokens themselves. The hash's key is either {@link Builder#key key}, for one
+ * session, or, for a server with many sessions, {@code <prefix>{<sessionKey>}} from {@link
+ * Builder#keyPrefix keyPrefix} and {@link Builder#buildFor buildFor}: as in {@code
+ * myapp:tokens:{user-42}}, with the session key percent-encoded so that no session key can name
+ * another session's hash or lease. In a Redis Cluster the hash and its lease must be in one slot:
+ * the braces of {@code buildFor}'s keys are a hash tag that does it; with {@code key}, put a hash
+ * tag in the key yourself, as in {@code myapp:tokens:{integration-42}}.
  *
  * <p><b>Leases.</b> {@link #lease(long)} takes {@code <key>:lease} with {@code SET NX PX}, trying
  * again with a short backoff (2 to 20 ms) until it is free or the timeout ends. While the lease is
@@ -66,6 +71,10 @@ import org.jspecify.annotations.Nullable;
  */
 public final class RedisTokenStore implements SharedTokenStore {
   private static final String LEASE_SUFFIX = ":lease";
+  private static final int MAX_KEY_LENGTH = 512;
+  // Room for at least "{x}" after the prefix.
+  private static final int MAX_PREFIX_LENGTH = MAX_KEY_LENGTH - 3;
+  private static final char[] HEX = "0123456789ABCDEF".toCharArray();
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final long MIN_BACKOFF_MILLIS = 2;
   private static final long MAX_BACKOFF_MILLIS = 20;
@@ -237,10 +246,14 @@ public final class RedisTokenStore implements SharedTokenStore {
     }
   }
 
-  /** Configures a {@link RedisTokenStore}. {@link #key} is required. */
+  /**
+   * Configures a {@link RedisTokenStore}: either {@link #key} then {@link #build()}, for one
+   * session, or {@link #keyPrefix} then {@link #buildFor} once for each session.
+   */
   public static final class Builder {
     final StatefulRedisConnection<String, String> connection;
     @Nullable String key;
+    @Nullable String keyPrefix;
     long timeoutMillis = TimeUnit.SECONDS.toMillis(5);
     long leaseTtlMillis = TimeUnit.SECONDS.toMillis(10);
     long maxLeaseHoldMillis = TimeUnit.MINUTES.toMillis(2);
@@ -253,8 +266,9 @@ public final class RedisTokenStore implements SharedTokenStore {
 
     /**
      * The Redis key of this session's tokens, under a prefix the app chooses, as in {@code
-     * myapp:tokens:user-42}. Required. The lease uses {@code <key>:lease}, so a key may not end in
-     * {@code :lease}.
+     * myapp:tokens:user-42}. Required by {@link #build()}; for many sessions, use {@link
+     * #keyPrefix} and {@link #buildFor} instead. The lease uses {@code <key>:lease}, so a key may
+     * not end in {@code :lease}.
      *
      * @throws IllegalArgumentException if {@code key} is empty, longer than 512 characters, holds a
      *     character that is not printable ASCII, or ends in {@code :lease}.
@@ -262,24 +276,51 @@ public final class RedisTokenStore implements SharedTokenStore {
     public Builder key(String key) {
       Objects.requireNonNull(key, "key == null");
       if (key.isEmpty()) throw new IllegalArgumentException("key is empty");
-      if (key.length() > 512) {
-        throw new IllegalArgumentException("key is longer than 512 characters: " + key.length());
+      if (key.length() > MAX_KEY_LENGTH) {
+        throw new IllegalArgumentException(
+            "key is longer than " + MAX_KEY_LENGTH + " characters: " + key.length());
       }
-      for (int i = 0; i < key.length(); i++) {
-        char c = key.charAt(i);
-        if (c <= ' ' || c >= '\u007f') {
-          throw new IllegalArgumentException(
-              "key has a character that is not printable ASCII at index "
-                  + i
-                  + ": "
-                  + printable(key));
-        }
-      }
+      checkPrintableAscii("key", key);
       if (key.endsWith(LEASE_SUFFIX)) {
         throw new IllegalArgumentException(
             "key ends in " + LEASE_SUFFIX + ", which names the lease of another key: " + key);
       }
       this.key = key;
+      return this;
+    }
+
+    /**
+     * The prefix of the Redis keys of many sessions' tokens, as in {@code myapp:tokens:}, for
+     * {@link #buildFor}. The app chooses it, so that its sessions' keys are apart from any other
+     * keys in Redis.
+     *
+     * @throws IllegalArgumentException if {@code prefix} is empty, longer than 509 characters
+     *     (which leaves no room for a session key), holds a character that is not printable ASCII,
+     *     or holds <code>{</code> or <code>}</code>, which would change the hash tag that {@code
+     *     buildFor} adds.
+     */
+    public Builder keyPrefix(String prefix) {
+      Objects.requireNonNull(prefix, "prefix == null");
+      if (prefix.isEmpty()) throw new IllegalArgumentException("keyPrefix is empty");
+      if (prefix.length() > MAX_PREFIX_LENGTH) {
+        throw new IllegalArgumentException(
+            "keyPrefix is longer than "
+                + MAX_PREFIX_LENGTH
+                + " characters, which leaves no room for a session key: "
+                + prefix.length());
+      }
+      checkPrintableAscii("keyPrefix", prefix);
+      for (int i = 0; i < prefix.length(); i++) {
+        char c = prefix.charAt(i);
+        if (c == '{' || c == '}') {
+          throw new IllegalArgumentException(
+              "keyPrefix has a brace, which would change the hash tag that buildFor adds, at index "
+                  + i
+                  + ": "
+                  + prefix);
+        }
+      }
+      this.keyPrefix = prefix;
       return this;
     }
 
@@ -362,18 +403,124 @@ public final class RedisTokenStore implements SharedTokenStore {
     }
 
     /**
-     * Returns the store.
+     * Returns the store of the session at {@link #key}.
      *
-     * @throws IllegalStateException if no {@link #key} was set.
+     * @throws IllegalStateException if no {@link #key} was set, or if {@link #keyPrefix} was set
+     *     too, or instead.
      */
     public RedisTokenStore build() {
+      checkNotBoth();
       String key = this.key;
+      if (key == null && keyPrefix != null) {
+        throw new IllegalStateException(
+            "keyPrefix is set, and build() has no session key: call buildFor(sessionKey) for each"
+                + " session's store, or key(...) instead of keyPrefix(...) for one session");
+      }
       if (key == null) {
         throw new IllegalStateException(
             "no key: call key(...) with this session's Redis key, as in myapp:tokens:user-42");
       }
       return new RedisTokenStore(this, key);
     }
+
+    /**
+     * Returns the store of one session among many, at the Redis key {@code <prefix>{<sessionKey>}},
+     * with every other setting of this builder, encryption included.
+     *
+     * <p>The session key is encoded in UTF-8, then every byte outside {@code [A-Za-z0-9._~@-]} is
+     * percent-encoded ({@code %} included), so that no session key can name another session's hash
+     * or lease, and the Redis key stays printable ASCII: {@code user-42} is stored at {@code
+     * myapp:tokens:{user-42}}, {@code a:lease} at {@code myapp:tokens:{a%3Alease}}, and {@code Zoë
+     * B} at {@code myapp:tokens:{Zo%C3%AB%20B}}; the prefix is {@code myapp:tokens:} here. The
+     * braces are a Redis Cluster hash tag, which keeps the hash and its lease in one slot. With an
+     * {@linkplain #encryptionKey encryption key}, each value is authenticated with the whole Redis
+     * key, so a value copied from one session's hash to another's does not decrypt.
+     *
+     * <p>This reads the builder and does not change it: a builder that is no longer changed can be
+     * kept, and {@code buildFor} called once for each session, from any thread.
+     *
+     * <pre>{@code
+     * RedisTokenStore.Builder users = RedisTokenStore.builder(connection)
+     *     .keyPrefix("myapp:tokens:")
+     *     .encryptionKey("2026-01", aesKey);     // optional
+     * ...
+     * Function<String, RefreshManager.Builder> sessions =
+     *     userId -> RefreshManager.builder().tokenStore(users.buildFor(userId)).refreshApi(api);
+     * }</pre>
+     *
+     * @throws IllegalArgumentException if {@code sessionKey} is empty, holds a lone surrogate (it
+     *     is not UTF-16, and has no UTF-8 encoding), or makes a Redis key longer than 512
+     *     characters once encoded.
+     * @throws IllegalStateException if no {@link #keyPrefix} was set, or if {@link #key} was set
+     *     too.
+     */
+    public RedisTokenStore buildFor(String sessionKey) {
+      Objects.requireNonNull(sessionKey, "sessionKey == null");
+      checkNotBoth();
+      String prefix = this.keyPrefix;
+      if (prefix == null) {
+        throw new IllegalStateException(
+            "no keyPrefix: call keyPrefix(...) with the prefix of the sessions' Redis keys, as in"
+                + " myapp:tokens:, before buildFor(sessionKey)");
+      }
+      if (sessionKey.isEmpty()) throw new IllegalArgumentException("sessionKey is empty");
+      String key = prefix + "{" + escape(sessionKey) + "}";
+      if (key.length() > MAX_KEY_LENGTH) {
+        throw new IllegalArgumentException(
+            "sessionKey makes a Redis key longer than "
+                + MAX_KEY_LENGTH
+                + " characters once encoded: "
+                + key.length());
+      }
+      return new RedisTokenStore(this, key);
+    }
+
+    private void checkNotBoth() {
+      if (key != null && keyPrefix != null) {
+        throw new IllegalStateException(
+            "both key(...) and keyPrefix(...) are set: call key(...) and build() for one"
+                + " session's store, or keyPrefix(...) and buildFor(sessionKey) for one store per"
+                + " session, not both");
+      }
+    }
+  }
+
+  /**
+   * Percent-encodes the UTF-8 of every character outside {@code [A-Za-z0-9._~@-]}. The encoding is
+   * one-to-one, and its output holds neither braces nor colons, so that {@code <prefix>{escaped}}
+   * never equals another session's key or {@code <key>:lease}.
+   */
+  private static String escape(String sessionKey) {
+    for (int i = 0; i < sessionKey.length(); i++) {
+      char c = sessionKey.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < sessionKey.length()
+          && Character.isLowSurrogate(sessionKey.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        // getBytes(UTF_8) would turn every lone surrogate into '?': two keys into one.
+        throw new IllegalArgumentException(
+            "sessionKey has a lone surrogate, which has no UTF-8 encoding, at index " + i);
+      }
+    }
+    byte[] utf8 = sessionKey.getBytes(StandardCharsets.UTF_8);
+    StringBuilder out = new StringBuilder(utf8.length);
+    for (byte b : utf8) {
+      int c = b & 0xff;
+      if ((c >= 'A' && c <= 'Z')
+          || (c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9')
+          || c == '.'
+          || c == '_'
+          || c == '~'
+          || c == '@'
+          || c == '-') {
+        out.append((char) c);
+      } else {
+        out.append('%').append(HEX[c >> 4]).append(HEX[c & 0xf]);
+      }
+    }
+    return out.toString();
   }
 
   // The builder's settings, checked with errors that say what was passed.
@@ -397,6 +544,20 @@ public final class RedisTokenStore implements SharedTokenStore {
     if (millis == 0)
       throw new IllegalArgumentException(name + " is under one millisecond: " + value);
     return millis;
+  }
+
+  private static void checkPrintableAscii(String name, String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c <= ' ' || c >= '\u007f') {
+        throw new IllegalArgumentException(
+            name
+                + " has a character that is not printable ASCII at index "
+                + i
+                + ": "
+                + printable(value));
+      }
+    }
   }
 
   private static String printable(String key) {
