@@ -28,29 +28,38 @@ import retrofit2.Retrofit;
  * the access token.
  */
 public final class AuthCallAdapterFactory extends CallAdapter.Factory {
-  private final RefreshManager manager;
+  private final CallWrapper wrapper;
 
-  private AuthCallAdapterFactory(RefreshManager manager) {
-    this.manager = manager;
+  private AuthCallAdapterFactory(CallWrapper wrapper) {
+    this.wrapper = wrapper;
   }
 
   /** Returns a factory whose calls refresh through {@code manager}. */
   public static AuthCallAdapterFactory create(RefreshManager manager) {
-    return new AuthCallAdapterFactory(Objects.requireNonNull(manager, "manager == null"));
+    return new AuthCallAdapterFactory(Objects.requireNonNull(manager, "manager == null").wrapper());
+  }
+
+  /**
+   * Returns a factory whose calls each use the session that {@code registry} picks for them: by the
+   * method's {@link Credential}, and for a keyed credential by the call's key.
+   */
+  public static AuthCallAdapterFactory create(SessionRegistry registry) {
+    return new AuthCallAdapterFactory(
+        Objects.requireNonNull(registry, "registry == null").wrapper());
   }
 
   @Override
   public @Nullable CallAdapter<?, ?> get(
       Type returnType, Annotation[] annotations, Retrofit retrofit) {
     checkOrder(retrofit);
-    manager.servedBy(retrofit.baseUrl());
+    wrapper.servedBy(retrofit.baseUrl());
     CallAdapter<?, ?> next;
     try {
       next = retrofit.nextCallAdapter(this, returnType, annotations);
     } catch (IllegalArgumentException e) {
       return null; // No one handles this type: Retrofit reports it with the full list of factories.
     }
-    return new AuthCallAdapter<>(manager, next);
+    return new AuthCallAdapter<>(wrapper, next);
   }
 
   /**
@@ -75,14 +84,14 @@ public final class AuthCallAdapterFactory extends CallAdapter.Factory {
   }
 
   private static final class AuthCallAdapter<R, T> implements CallAdapter<R, T> {
-    private final RefreshManager manager;
+    private final CallWrapper wrapper;
     private final CallAdapter<R, T> next;
     // Retrofit asks for one adapter per service method.
     private final MethodPolicy.Slot slot = new MethodPolicy.Slot();
 
     @SuppressWarnings("unchecked") // The next adapter was found for the same return type.
-    AuthCallAdapter(RefreshManager manager, CallAdapter<?, ?> next) {
-      this.manager = manager;
+    AuthCallAdapter(CallWrapper wrapper, CallAdapter<?, ?> next) {
+      this.wrapper = wrapper;
       this.next = (CallAdapter<R, T>) next;
     }
 
@@ -93,7 +102,7 @@ public final class AuthCallAdapterFactory extends CallAdapter.Factory {
 
     @Override
     public T adapt(Call<R> call) {
-      return next.adapt(manager.wrap(call, slot));
+      return next.adapt(wrapper.wrap(call, slot));
     }
   }
 }

@@ -25,6 +25,21 @@ final class Counters {
   int callsWaitingForRefresh;
   int callsWaitingForRetrySlot;
 
+  /** Adds {@code other}'s counts to these: a registry's total over the sessions of a credential. */
+  void add(Counters other) {
+    refreshesStarted += other.refreshesStarted;
+    refreshesSucceeded += other.refreshesSucceeded;
+    refreshesRejected += other.refreshesRejected;
+    refreshesFailed += other.refreshesFailed;
+    stale401s += other.stale401s;
+    refreshNanosSucceeded += other.refreshNanosSucceeded;
+    refreshNanosRejected += other.refreshNanosRejected;
+    refreshNanosFailed += other.refreshNanosFailed;
+    retries.addAndGet(other.retries.get());
+    dpopNonceResends.addAndGet(other.dpopNonceResends.get());
+    deadTokenRequestsAvoided.addAndGet(other.deadTokenRequestsAvoided.get());
+  }
+
   /** Returns a copy, taken under the lock, with the calls waiting right now. */
   Counters copy(int waitingForRefresh, int waitingForRetrySlot) {
     Counters copy = new Counters();

@@ -1,6 +1,7 @@
 package dev.retrofitauth;
 
 import java.lang.reflect.Method;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 import retrofit2.Invocation;
@@ -8,13 +9,19 @@ import retrofit2.Invocation;
 /** What the annotations of one service method ask for, read once and cached. */
 final class MethodPolicy {
   /** The policy of a request that did not come from a Retrofit service method. */
-  static final MethodPolicy DEFAULT = new MethodPolicy(null, false, false, 0, null);
+  static final MethodPolicy DEFAULT = new MethodPolicy(null, false, false, 0, null, null, null);
 
   final @Nullable Method method;
   final boolean noAuth;
   final boolean noRetry;
   final int priority;
   final @Nullable String group;
+
+  /** The {@link Credential} it names, or null for the registry's default. */
+  final @Nullable String credential;
+
+  /** Its {@link Credential#scope()}, normalized by {@link #normalizeScope}; null if none. */
+  final @Nullable String scope;
 
   /** Set once an {@link AuthCall} has wrapped a call of this method. */
   volatile boolean wrapped;
@@ -24,12 +31,35 @@ final class MethodPolicy {
       boolean noAuth,
       boolean noRetry,
       int priority,
-      @Nullable String group) {
+      @Nullable String group,
+      @Nullable String credential,
+      @Nullable String scope) {
     this.method = method;
     this.noAuth = noAuth;
     this.noRetry = noRetry;
     this.priority = priority;
     this.group = group;
+    this.credential = credential;
+    this.scope = scope;
+  }
+
+  /**
+   * Returns {@code scope}'s scopes sorted, each once, separated by one space: one key for each
+   * distinct set. Null for null or blank.
+   */
+  static @Nullable String normalizeScope(@Nullable String scope) {
+    if (scope == null) return null;
+    TreeSet<String> scopes = new TreeSet<>();
+    for (String one : scope.trim().split("[ \\t]+")) {
+      if (!one.isEmpty()) scopes.add(one);
+    }
+    if (scopes.isEmpty()) return null;
+    StringBuilder result = new StringBuilder();
+    for (String one : scopes) {
+      if (result.length() > 0) result.append(' ');
+      result.append(one);
+    }
+    return result.toString();
   }
 
   /** Returns {@code Service.method}, or null for a request that is not from a service method. */
@@ -83,12 +113,16 @@ final class MethodPolicy {
       if (priority == null) priority = service.getAnnotation(RetryPriority.class);
       RetryGroup group = method.getAnnotation(RetryGroup.class);
       if (group == null) group = service.getAnnotation(RetryGroup.class);
+      Credential credential = method.getAnnotation(Credential.class);
+      if (credential == null) credential = service.getAnnotation(Credential.class);
       return new MethodPolicy(
           method,
           noAuth,
           noRetry,
           priority != null ? priority.value() : 0,
-          group != null ? group.value() : null);
+          group != null ? group.value() : null,
+          credential != null ? credential.value() : null,
+          credential != null ? normalizeScope(credential.scope()) : null);
     }
   }
 }

@@ -47,14 +47,15 @@ public final class RefreshManager {
   private final TokenStore store;
   private final Origins origins;
   private final Listeners listeners;
-  private final MethodPolicy.Cache policies = new MethodPolicy.Cache();
+  private final MethodPolicy.Cache policies;
   private final Unauthorized unauthorized;
   private final Interceptor interceptor;
   private final Interceptor networkInterceptor;
   private final Authenticator authenticator;
 
-  private RefreshManager(Builder builder) {
+  private RefreshManager(Builder builder, MethodPolicy.Cache policies) {
     this.store = builder.store;
+    this.policies = policies;
     this.origins = new Origins(builder.origins, builder.allowCleartext);
     this.listeners = new Listeners(builder.listeners.toArray(new AuthListener[0]));
     this.singleFlight = new SingleFlight(builder.config(), listeners);
@@ -211,6 +212,35 @@ public final class RefreshManager {
   /** An {@link AuthCallAdapterFactory} serves a Retrofit instance with {@code baseUrl}. */
   void servedBy(HttpUrl baseUrl) {
     origins.factoryServes(baseUrl);
+  }
+
+  /** What an {@link AuthCallAdapterFactory} of this manager wraps its calls with. */
+  CallWrapper wrapper() {
+    return new CallWrapper() {
+      @Override
+      <T> Call<T> wrap(Call<T> call, MethodPolicy.Slot slot) {
+        return RefreshManager.this.wrap(call, slot);
+      }
+
+      @Override
+      void servedBy(HttpUrl baseUrl) {
+        RefreshManager.this.servedBy(baseUrl);
+      }
+    };
+  }
+
+  /**
+   * True if a {@link SessionRegistry} may drop this session now and load it from its store again
+   * later: nothing is under way, and the store is not memory that holds the only copy of tokens.
+   */
+  boolean evictable() {
+    if (store instanceof InMemoryTokenStore && singleFlight.tokens() != null) return false;
+    return singleFlight.quiet();
+  }
+
+  /** A copy of the counters, for a registry that adds up the sessions of a credential. */
+  Counters counters() {
+    return singleFlight.counters();
   }
 
   @Override
@@ -599,6 +629,10 @@ public final class RefreshManager {
 
     /** Builds the manager and loads the store; if that fails, listeners hear it, signed out. */
     public RefreshManager build() {
+      return build(new MethodPolicy.Cache());
+    }
+
+    private void check() {
       if (refreshApi != null && tokenSource != null) {
         throw new IllegalStateException(
             "refreshApi and tokenSource exclude each other: a session that is signed in to"
@@ -609,7 +643,12 @@ public final class RefreshManager {
         throw new IllegalStateException(
             "maxConcurrentRetries and maxQueuedCalls apply to queue mode: call queueMode(true)");
       }
-      return new RefreshManager(this);
+    }
+
+    /** Builds a session of a {@link SessionRegistry}, which shares one cache of method rules. */
+    RefreshManager build(MethodPolicy.Cache policies) {
+      check();
+      return new RefreshManager(this, policies);
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.retrofitauth;
 
 import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
@@ -26,6 +27,19 @@ final class RefreshThreads {
   }
 
   /**
+   * The refresh executor of the keyed sessions of every {@link SessionRegistry} built without
+   * {@code refreshExecutor}: at most {@link #SESSION_THREADS} threads, so that a server with
+   * thousands of users refreshing at once holds no more; the other refreshes queue. Threads are
+   * reaped after 60 s unused.
+   */
+  static Executor sessionsExecutor() {
+    return SessionsExecutor.INSTANCE;
+  }
+
+  /** How many threads {@link #sessionsExecutor()} runs at most. */
+  static final int SESSION_THREADS = 8;
+
+  /**
    * The timer of every manager: one thread while a refresh with a timeout runs anywhere in the
    * process, none 10 s after the last one ended. A timeout fails its waiters on this thread, so
    * their {@code enqueue} callbacks and the listeners' {@code onRefreshFailed} run here: one that
@@ -45,6 +59,23 @@ final class RefreshThreads {
             TimeUnit.SECONDS,
             new SynchronousQueue<Runnable>(),
             daemonThreads("retrofit-auth refresh"));
+  }
+
+  private static final class SessionsExecutor {
+    static final Executor INSTANCE = newExecutor();
+
+    private static Executor newExecutor() {
+      ThreadPoolExecutor executor =
+          new ThreadPoolExecutor(
+              SESSION_THREADS,
+              SESSION_THREADS,
+              60,
+              TimeUnit.SECONDS,
+              new LinkedBlockingQueue<Runnable>(),
+              daemonThreads("retrofit-auth session refresh"));
+      executor.allowCoreThreadTimeOut(true); // No thread while no refresh runs.
+      return executor;
+    }
   }
 
   private static final class Timer {

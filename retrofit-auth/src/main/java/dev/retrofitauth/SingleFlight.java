@@ -752,6 +752,16 @@ final class SingleFlight implements Engine {
     }
   }
 
+  /**
+   * True if nothing of this session is under way: no refresh, no call waiting, and the store holds
+   * what memory holds. Only then may a registry drop it and load it again later.
+   */
+  boolean quiet() {
+    synchronized (lock) {
+      return flight == null && queue.size() == 0 && writer.inStep();
+    }
+  }
+
   /** Returns a copy of the counters, with the calls waiting right now. */
   Counters counters() {
     synchronized (lock) {

@@ -101,7 +101,10 @@ final class BadInputTest {
 
   @Test
   void factories() {
-    fails(NullPointerException.class, "manager == null", () -> AuthCallAdapterFactory.create(null));
+    fails(
+        NullPointerException.class,
+        "manager == null",
+        () -> AuthCallAdapterFactory.create((RefreshManager) null));
     fails(NullPointerException.class, "file == null", () -> TokenStore.file(null));
     fails(NullPointerException.class, "tokens == null", () -> TokenStore.inMemory().save(null));
     fails(

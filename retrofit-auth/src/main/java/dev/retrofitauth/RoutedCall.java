@@ -1,0 +1,148 @@
+package dev.retrofitauth;
+
+import java.io.IOException;
+import okhttp3.Request;
+import okio.Timeout;
+import org.jspecify.annotations.Nullable;
+import retrofit2.Call;
+import retrofit2.Callback;
+import retrofit2.Response;
+
+/**
+ * A call of a {@link SessionRegistry}: when it is executed it picks its session from its request,
+ * keeps the session pinned until the call ends, and runs as that session's {@link AuthCall}.
+ */
+final class RoutedCall<T> implements Call<T> {
+  private final Router router;
+  private final Call<T> delegate;
+  private final MethodPolicy.Slot slot;
+
+  private volatile @Nullable Call<T> routed;
+  private volatile boolean canceled;
+  private boolean executed; // Guarded by this.
+
+  RoutedCall(Router router, Call<T> delegate, MethodPolicy.Slot slot) {
+    this.router = router;
+    this.delegate = delegate;
+    this.slot = slot;
+  }
+
+  @Override
+  public Response<T> execute() throws IOException {
+    markExecuted();
+    Request request = requestOrNull();
+    if (request == null) return use(delegate).execute(); // Let Retrofit say why.
+    SessionEntry entry = router.route(request, router.policyOf(request));
+    if (entry == null) return use(delegate).execute();
+    try {
+      return use(entry.manager().wrap(delegate, slot)).execute();
+    } finally {
+      entry.unpin();
+    }
+  }
+
+  @Override
+  public void enqueue(Callback<T> callback) {
+    if (callback == null) throw new NullPointerException("callback == null");
+    markExecuted();
+    Request request = requestOrNull();
+    SessionEntry entry;
+    try {
+      entry = request != null ? router.route(request, router.policyOf(request)) : null;
+    } catch (IOException e) {
+      callback.onFailure(this, e);
+      return;
+    }
+    if (entry == null) {
+      use(delegate).enqueue(new Forward(callback, null));
+      return;
+    }
+    try {
+      use(entry.manager().wrap(delegate, slot)).enqueue(new Forward(callback, entry));
+    } catch (RuntimeException | Error e) {
+      entry.unpin();
+      throw e;
+    }
+  }
+
+  private @Nullable Request requestOrNull() {
+    try {
+      return delegate.request();
+    } catch (RuntimeException e) {
+      return null; // The request can't be built: executing the call reports why.
+    }
+  }
+
+  private synchronized void markExecuted() {
+    if (executed) throw new IllegalStateException("Already executed.");
+    executed = true;
+  }
+
+  /** Makes {@code call} the one this call runs as, canceled at once if this call was. */
+  private Call<T> use(Call<T> call) {
+    routed = call;
+    if (canceled) call.cancel();
+    return call;
+  }
+
+  @Override
+  public synchronized boolean isExecuted() {
+    return executed;
+  }
+
+  @Override
+  public void cancel() {
+    canceled = true;
+    Call<T> call = routed;
+    if (call != null) {
+      call.cancel();
+    } else {
+      delegate.cancel();
+    }
+  }
+
+  @Override
+  public boolean isCanceled() {
+    if (canceled) return true;
+    Call<T> call = routed;
+    return call != null && call.isCanceled();
+  }
+
+  @Override
+  public Call<T> clone() {
+    return new RoutedCall<>(router, delegate.clone(), slot);
+  }
+
+  @Override
+  public Request request() {
+    return delegate.request();
+  }
+
+  @Override
+  public Timeout timeout() {
+    return delegate.timeout();
+  }
+
+  /** Hands the outcome to the app's callback as this call's, after unpinning the session. */
+  private final class Forward implements Callback<T> {
+    private final Callback<T> callback;
+    private final @Nullable SessionEntry entry;
+
+    Forward(Callback<T> callback, @Nullable SessionEntry entry) {
+      this.callback = callback;
+      this.entry = entry;
+    }
+
+    @Override
+    public void onResponse(Call<T> call, Response<T> response) {
+      if (entry != null) entry.unpin();
+      callback.onResponse(RoutedCall.this, response);
+    }
+
+    @Override
+    public void onFailure(Call<T> call, Throwable t) {
+      if (entry != null) entry.unpin();
+      callback.onFailure(RoutedCall.this, t);
+    }
+  }
+}

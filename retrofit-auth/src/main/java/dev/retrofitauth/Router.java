@@ -1,0 +1,203 @@
+package dev.retrofitauth;
+
+import dev.retrofitauth.internal.Internal.AuthComponent;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import okhttp3.Authenticator;
+import okhttp3.HttpUrl;
+import okhttp3.Interceptor;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.Route;
+import org.jspecify.annotations.Nullable;
+import retrofit2.Call;
+import retrofit2.Invocation;
+
+/**
+ * Picks the session of a {@link SessionRegistry} for each request, from what the request carries:
+ * its service method's {@link Credential} (read once per method), else a {@code Credential} tag,
+ * else the default credential; for a keyed credential, the key. The registry's interceptors, its
+ * authenticator and its calls each hand the request on to the session's own, which does the rest.
+ */
+final class Router extends CallWrapper {
+  static final String DEFAULT = "default";
+
+  final SharedEdge edge;
+  private final Map<String, SessionEntry> named;
+  private final Map<String, KeyedSessions<?>> keyed;
+
+  Router(SharedEdge edge, Map<String, SessionEntry> named, Map<String, KeyedSessions<?>> keyed) {
+    this.edge = edge;
+    this.named = named;
+    this.keyed = keyed;
+  }
+
+  /**
+   * Returns the session for {@code request}, pinned (unpin it when the request is done), or null if
+   * no credential applies: a plain OkHttp request with no {@link Credential} tag in a registry with
+   * no default credential.
+   *
+   * @throws IOException if the request belongs to a keyed credential and carries no key.
+   * @throws IllegalStateException if it names a credential that the registry does not have.
+   */
+  @Nullable SessionEntry route(Request request, MethodPolicy policy) throws IOException {
+    String name;
+    String scope;
+    if (policy.method != null) {
+      name = policy.credential;
+      scope = policy.scope;
+    } else {
+      Credential tag = request.tag(Credential.class);
+      name = tag != null ? tag.value() : null;
+      scope = tag != null ? MethodPolicy.normalizeScope(tag.scope()) : null;
+    }
+    String lookup = name != null ? name : DEFAULT;
+    SessionEntry entry = named.get(lookup);
+    if (entry != null) {
+      if (scope != null) throw new IllegalStateException(scopeOnNamed(policy, lookup));
+      return entry;
+    }
+    KeyedSessions<?> sessions = keyed.get(lookup);
+    if (sessions != null) return sessions.pin(sessions.keyOf(request, policy, scope));
+    if (name == null && (policy.method == null || policy.noAuth)) return null;
+    throw new IllegalStateException(unknown(policy, name));
+  }
+
+  private String unknown(MethodPolicy policy, @Nullable String name) {
+    String who = policy.methodName() != null ? policy.methodName() + "()" : "A request";
+    if (name == null) {
+      return who
+          + " names no @Credential, and the SessionRegistry has no default credential. Annotate"
+          + " the method or its interface with @Credential(\"...\"), or register a default with"
+          + " SessionRegistry.Builder.add(manager). Credentials: "
+          + names();
+    }
+    return who
+        + " names @Credential(\""
+        + name
+        + "\"), which the SessionRegistry does not have. Credentials: "
+        + names();
+  }
+
+  private String scopeOnNamed(MethodPolicy policy, String name) {
+    String who = policy.methodName() != null ? policy.methodName() + "()" : "A request";
+    return who
+        + " asks credential \""
+        + name
+        + "\" for a scope, but it has one token for every call. Register it with"
+        + " SessionRegistry.Builder.addPerScope to get a token per set of scopes, or remove the"
+        + " scope.";
+  }
+
+  private List<String> names() {
+    List<String> all = new ArrayList<>(named.keySet());
+    all.addAll(keyed.keySet());
+    Collections.sort(all);
+    return all;
+  }
+
+  @Override
+  <T> Call<T> wrap(Call<T> call, MethodPolicy.Slot slot) {
+    return new RoutedCall<>(this, call, slot);
+  }
+
+  @Override
+  void servedBy(HttpUrl baseUrl) {
+    edge.servedBy(baseUrl); // First, so that a session built from now on learns it.
+    for (SessionEntry entry : named.values()) entry.manager().servedBy(baseUrl);
+    for (KeyedSessions<?> sessions : keyed.values()) sessions.servedBy(baseUrl);
+  }
+
+  Authenticator authenticator() {
+    edge.authenticatorInUse();
+    for (SessionEntry entry : named.values()) entry.manager().authenticator();
+    for (KeyedSessions<?> sessions : keyed.values()) sessions.authenticatorInUse();
+    return new RoutedAuthenticator(this);
+  }
+
+  MethodPolicy policyOf(Request request) {
+    return edge.policies.get(request.tag(Invocation.class));
+  }
+
+  /** Hands each request to its session's {@link RefreshManager#interceptor()}. */
+  static final class RoutedInterceptor implements Interceptor, AuthComponent {
+    private final Router router;
+
+    RoutedInterceptor(Router router) {
+      this.router = router;
+    }
+
+    @Override
+    public Response intercept(Chain chain) throws IOException {
+      Request request = chain.request();
+      SessionEntry entry = router.route(request, router.policyOf(request));
+      if (entry == null) return chain.proceed(request);
+      try {
+        return entry.manager().interceptor().intercept(chain);
+      } finally {
+        entry.unpin();
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "SessionRegistry.interceptor()";
+    }
+  }
+
+  /** Hands each network hop to its session's {@link RefreshManager#networkInterceptor()}. */
+  static final class RoutedNetworkInterceptor implements Interceptor, AuthComponent {
+    private final Router router;
+
+    RoutedNetworkInterceptor(Router router) {
+      this.router = router;
+    }
+
+    @Override
+    public Response intercept(Chain chain) throws IOException {
+      Request request = chain.request();
+      SessionEntry entry = router.route(request, router.policyOf(request));
+      if (entry == null) return chain.proceed(request);
+      try {
+        return entry.manager().networkInterceptor().intercept(chain);
+      } finally {
+        entry.unpin();
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "SessionRegistry.networkInterceptor()";
+    }
+  }
+
+  /** Hands each 401 to its session's {@link RefreshManager#authenticator()}. */
+  static final class RoutedAuthenticator implements Authenticator, AuthComponent {
+    private final Router router;
+
+    RoutedAuthenticator(Router router) {
+      this.router = router;
+    }
+
+    @Override
+    public @Nullable Request authenticate(@Nullable Route route, Response response)
+        throws IOException {
+      Request request = response.request();
+      SessionEntry entry = router.route(request, router.policyOf(request));
+      if (entry == null) return null;
+      try {
+        return entry.manager().authenticator().authenticate(route, response);
+      } finally {
+        entry.unpin();
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "SessionRegistry.authenticator()";
+    }
+  }
+}
