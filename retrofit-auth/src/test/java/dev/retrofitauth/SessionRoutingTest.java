@@ -98,6 +98,7 @@ final class SessionRoutingTest {
             return new MockResponse().setBody(authorization != null ? authorization : "none");
           }
         });
+    server.setServerSocketFactory(new ApiServer.NoDelayServerSocketFactory()); // No ACK waits.
     server.start();
     app = RefreshManager.builder().build();
     app.signIn(Tokens.of("app-token", null));
