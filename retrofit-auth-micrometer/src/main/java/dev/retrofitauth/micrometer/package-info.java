@@ -1,6 +1,7 @@
 /**
  * Micrometer meters for retrofit-auth: refresh latency by outcome, retries, stale 401s and the
- * calls waiting on a {@link dev.retrofitauth.RefreshManager}.
+ * calls waiting on a {@link dev.retrofitauth.RefreshManager}, or on each credential of a {@link
+ * dev.retrofitauth.SessionRegistry}.
  *
  * <p>Start with {@link dev.retrofitauth.micrometer.RetrofitAuthMetrics}.
  */

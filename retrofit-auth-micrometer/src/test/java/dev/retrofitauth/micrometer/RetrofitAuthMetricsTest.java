@@ -234,7 +234,8 @@ final class RetrofitAuthMetricsTest {
     RefreshManager auth = RefreshManager.builder().build();
     assertEquals(
         "manager == null",
-        assertThrows(NullPointerException.class, () -> RetrofitAuthMetrics.create(null))
+        assertThrows(
+                NullPointerException.class, () -> RetrofitAuthMetrics.create((RefreshManager) null))
             .getMessage());
     assertEquals(
         "tags == null",
