@@ -13,16 +13,16 @@ import okhttp3.Request;
 import okhttp3.Response;
 import okhttp3.Route;
 import org.jspecify.annotations.Nullable;
-import retrofit2.Call;
 import retrofit2.Invocation;
 
 /**
  * Picks the session of a {@link SessionRegistry} for each request, from what the request carries:
  * its service method's {@link Credential} (read once per method), else a {@code Credential} tag,
  * else the default credential; for a keyed credential, the key. The registry's interceptors, its
- * authenticator and its calls each hand the request on to the session's own, which does the rest.
+ * authenticator and its calls ({@link RoutedCall}) each hand the request on to the session's own,
+ * which does the rest.
  */
-final class Router extends CallWrapper {
+final class Router {
   static final String DEFAULT = "default";
 
   final SharedEdge edge;
@@ -99,12 +99,7 @@ final class Router extends CallWrapper {
     return all;
   }
 
-  @Override
-  <T> Call<T> wrap(Call<T> call, MethodPolicy.Slot slot) {
-    return new RoutedCall<>(this, call, slot);
-  }
-
-  @Override
+  /** A factory of the registry serves {@code baseUrl}: its origin may get every session's token. */
   void servedBy(HttpUrl baseUrl) {
     edge.servedBy(baseUrl); // First, so that a session built from now on learns it.
     for (SessionEntry entry : named.values()) entry.manager().servedBy(baseUrl);

@@ -11,9 +11,11 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import okhttp3.Authenticator;
+import okhttp3.HttpUrl;
 import okhttp3.Interceptor;
 import org.codehaus.mojo.animal_sniffer.IgnoreJRERequirement;
 import org.jspecify.annotations.Nullable;
+import retrofit2.Call;
 
 /**
  * Several sessions behind one Retrofit and one OkHttp client: named credentials chosen per method
@@ -182,8 +184,19 @@ public final class SessionRegistry {
     throw new IllegalArgumentException("no credential \"" + name + "\"; " + credentials());
   }
 
+  /** What an {@link AuthCallAdapterFactory} of this registry wraps its calls with. */
   CallWrapper wrapper() {
-    return router;
+    return new CallWrapper() {
+      @Override
+      <T> Call<T> wrap(Call<T> call, MethodPolicy.Slot slot) {
+        return new RoutedCall<>(router, call, slot);
+      }
+
+      @Override
+      void servedBy(HttpUrl baseUrl) {
+        router.servedBy(baseUrl);
+      }
+    };
   }
 
   @Override

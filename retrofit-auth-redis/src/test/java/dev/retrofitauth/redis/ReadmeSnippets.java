@@ -2,6 +2,7 @@ package dev.retrofitauth.redis;
 
 import dev.retrofitauth.RefreshApi;
 import dev.retrofitauth.RefreshManager;
+import dev.retrofitauth.SessionRegistry;
 import io.lettuce.core.api.StatefulRedisConnection;
 import javax.crypto.SecretKey;
 
@@ -22,6 +23,19 @@ final class ReadmeSnippets {
     RefreshManager auth = RefreshManager.builder()
         .tokenStore(store)
         .refreshApi(refreshApi)                // or .tokenSource(clientCredentials)
+        .build();
+    // readme:end
+  }
+
+  static void fleetRedisPerUser(
+      StatefulRedisConnection<String, String> connection, RefreshApi refreshApi) {
+    // readme:begin fleet-redis-per-user
+    RedisTokenStore.Builder userStores = RedisTokenStore.builder(connection)
+        .keyPrefix("myapp:tokens:");          // each user: myapp:tokens:{<user id>} and its lease
+    SessionRegistry sessions = SessionRegistry.builder()
+        .addKeyed("user", String.class, userId -> RefreshManager.builder()
+            .tokenStore(userStores.buildFor(userId))
+            .refreshApi(refreshApi))
         .build();
     // readme:end
   }

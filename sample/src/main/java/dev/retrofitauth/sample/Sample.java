@@ -2,6 +2,7 @@ package dev.retrofitauth.sample;
 
 import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.AuthListener;
+import dev.retrofitauth.Credential;
 import dev.retrofitauth.DPoP;
 import dev.retrofitauth.NoAuth;
 import dev.retrofitauth.NoRetry;
@@ -11,6 +12,7 @@ import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.RetryGroup;
 import dev.retrofitauth.RetryPriority;
+import dev.retrofitauth.SessionRegistry;
 import dev.retrofitauth.TokenSource;
 import dev.retrofitauth.TokenStore;
 import dev.retrofitauth.Tokens;
@@ -87,6 +89,10 @@ public final class Sample {
     @NoRetry // A 401 comes back as it is.
     @GET("api/poll")
     Call<Page> poll();
+
+    @Credential("service") // Step 7: the service's token, not the user's.
+    @GET("api/reports/{n}")
+    Call<Page> report(@Path("n") int n);
   }
 
   /** Exchanges the refresh token through a {@code @NoAuth} Retrofit method. */
@@ -138,6 +144,7 @@ public final class Sample {
     signOut();
     serviceToken();
     dpop();
+    twoCredentials();
     out.println();
     if (failures == 0) {
       out.println("All steps behaved as expected.");
@@ -465,6 +472,58 @@ public final class Sample {
           "each call was sent again at most once for a nonce");
     } finally {
       server.dpopNonce = null;
+    }
+  }
+
+  private void twoCredentials() throws Exception {
+    int calls = 200;
+    out.println();
+    out.println("7. Two credentials in one Retrofit: the user's token and a service's token");
+    TokenSource source =
+        OAuth2TokenSource.clientCredentials()
+            .tokenEndpoint(server.url().resolve("/oauth/token").toString())
+            .clientId("worker")
+            .clientSecret("s3cret")
+            .build();
+    RefreshManager service = RefreshManager.builder().tokenSource(source).build();
+    try (Client user = new Client(true, b -> b)) {
+      // One registry: methods with @Credential("service") get its token, the rest the user's.
+      SessionRegistry sessions =
+          SessionRegistry.builder().add(user.auth).add("service", service).build();
+      OkHttpClient client =
+          new OkHttpClient.Builder()
+              .dispatcher(user.okHttp.dispatcher()) // Shut down when the user's client closes.
+              .addInterceptor(sessions.interceptor())
+              .build();
+      Api api =
+          new Retrofit.Builder()
+              .baseUrl(server.url())
+              .client(client)
+              .addCallAdapterFactory(AuthCallAdapterFactory.create(sessions))
+              .addConverterFactory(MoshiConverterFactory.create())
+              .build()
+              .create(Api.class);
+      user.login();
+      server.resetCounters();
+      server.expireAccessTokens(); // The user's token expired: its calls need one refresh.
+      List<Call<Page>> mixed = new ArrayList<>();
+      for (int i = 0; i < calls; i++) mixed.add(i % 2 == 0 ? api.news(i) : api.report(i));
+      Results results = run(mixed, null);
+      out.println(
+          "   "
+              + calls
+              + " mixed calls: "
+              + results.succeeded
+              + " succeeded; user refreshes: "
+              + server.refreshes.get()
+              + ", service token requests: "
+              + server.serviceTokens.get());
+      check(results.succeeded == calls, "every call succeeded");
+      check(server.refreshes.get() == 1, "the user's calls shared one refresh");
+      check(server.serviceTokens.get() == 1, "the service's calls shared one token request");
+      check(
+          !user.auth.currentTokens().accessToken().equals(service.currentTokens().accessToken()),
+          "each credential kept its own token");
     }
   }
 

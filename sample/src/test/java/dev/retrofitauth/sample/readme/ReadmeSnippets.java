@@ -6,12 +6,15 @@ import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.AuthListener;
 import dev.retrofitauth.AuthListener.SignOutReason;
 import dev.retrofitauth.Clock;
+import dev.retrofitauth.Credential;
 import dev.retrofitauth.DPoP;
+import dev.retrofitauth.KeyedSessions;
 import dev.retrofitauth.QueuedCall;
 import dev.retrofitauth.RefreshApi;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RetryGroup;
 import dev.retrofitauth.RetryPriority;
+import dev.retrofitauth.SessionRegistry;
 import dev.retrofitauth.TokenStore;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.micrometer.RetrofitAuthMetrics;
@@ -31,11 +34,14 @@ import java.util.concurrent.TimeUnit;
 import javax.crypto.KeyGenerator;
 import javax.crypto.SecretKey;
 import okhttp3.OkHttpClient;
+import okhttp3.Request;
 import retrofit2.Call;
 import retrofit2.Retrofit;
 import retrofit2.adapter.rxjava3.RxJava3CallAdapterFactory;
+import retrofit2.http.Body;
 import retrofit2.http.GET;
 import retrofit2.http.POST;
+import retrofit2.http.Tag;
 
 /**
  * Every {@code java} block of README.md, compiled. Each block is the text between {@code
@@ -232,6 +238,124 @@ final class ReadmeSnippets {
         .addInterceptor(auth.interceptor())
         .authenticator(auth.authenticator())
         .build();
+    // readme:end
+  }
+
+  static final class Rates {}
+
+  static final class Report {}
+
+  static final class Inbox {}
+
+  /** A user of the server: the key of its sessions. */
+  static final class UserId {
+    String value() {
+      return "";
+    }
+  }
+
+  static File tokenDir;
+  static UserId userId;
+  static Tokens tokens;
+
+  static void twoCredentials() {
+    // readme:begin two-credentials
+    interface Api {
+      @GET("me") Call<User> me();                       // the default: the user's token
+      @Credential("partner")                            // the partner's machine token
+      @GET("https://partner.example/v1/rates") Call<Rates> rates();
+    }
+
+    RefreshManager user = RefreshManager.builder().refreshApi(refreshApi).build();
+    RefreshManager partner = RefreshManager.builder()
+        .tokenSource(OAuth2TokenSource.clientCredentials()
+            .issuer("https://auth.partner.example")
+            .clientId("my-app")
+            .clientSecret(secret)
+            .build())
+        .addAllowedOrigin("https://partner.example")    // the only origin its token goes to
+        .build();
+    SessionRegistry sessions = SessionRegistry.builder()
+        .add(user)                                      // methods without @Credential
+        .add("partner", partner)
+        .build();
+
+    OkHttpClient client = new OkHttpClient.Builder()
+        .addInterceptor(sessions.interceptor())
+        .build();
+    Retrofit retrofit = new Retrofit.Builder()
+        .baseUrl("https://api.example.com/")
+        .client(client)
+        .addCallAdapterFactory(AuthCallAdapterFactory.create(sessions))   // first
+        .build();
+    // readme:end
+  }
+
+  static void perUser() throws Exception {
+    // readme:begin session-per-user
+    interface InboxApi {
+      @Credential("user") @GET("inbox") Call<Inbox> inbox(@Tag UserId user);
+    }
+
+    SessionRegistry sessions = SessionRegistry.builder()
+        .addKeyed("user", UserId.class, user -> RefreshManager.builder()
+            .tokenStore(TokenStore.fileIn(tokenDir, user.value()))  // one owner-only file each
+            .refreshApi(refreshApi))                                // one OAuth2RefreshApi for all
+        .maxSessions(10_000)                   // live at once; the others wait in their files
+        .sessionIdleTimeout(30, TimeUnit.MINUTES)
+        .build();
+    KeyedSessions<UserId> users = sessions.keyed("user", UserId.class);
+    OkHttpClient client = new OkHttpClient.Builder()
+        .addInterceptor(sessions.interceptor())
+        .build();
+    InboxApi api = new Retrofit.Builder()
+        .baseUrl("https://api.example.com/")
+        .client(client)
+        .addCallAdapterFactory(AuthCallAdapterFactory.create(sessions))
+        .build()
+        .create(InboxApi.class);
+
+    users.signIn(userId, tokens);              // after that user's login flow
+    Inbox inbox = api.inbox(userId).execute().body();  // any thread: that user's token
+    users.signOut(userId);                     // no other user's calls are touched
+    // readme:end
+  }
+
+  static void perScope() {
+    // readme:begin session-per-scope
+    interface ReportsApi {
+      @Credential(value = "reports", scope = "reports.read")
+      @GET("reports") Call<List<Report>> list();
+      @Credential(value = "reports", scope = "reports.write")
+      @POST("reports") Call<Report> create(@Body Report report);
+    }
+
+    SessionRegistry sessions = SessionRegistry.builder()
+        .addPerScope("reports", scope -> RefreshManager.builder()
+            .tokenSource(OAuth2TokenSource.clientCredentials()
+                .issuer(issuer)
+                .clientId("reports-worker")
+                .clientSecret(secret)
+                .scope(scope)                  // "reports.read", then "reports.write"
+                .build()))
+        .build();
+    // readme:end
+  }
+
+  static void plainRequestTag() {
+    SessionRegistry sessions = null;
+    // readme:begin credential-tag
+    Request request = new Request.Builder()
+        .url("https://partner.example/v1/rates")
+        .tag(Credential.class, SessionRegistry.credential("partner"))
+        .build();
+    // readme:end
+  }
+
+  static void registryMetrics() {
+    SessionRegistry sessions = null;
+    // readme:begin registry-metrics
+    RetrofitAuthMetrics.create(sessions).bindTo(registry);  // tagged credential=<name>, never by user
     // readme:end
   }
 }
