@@ -205,6 +205,14 @@ public final class KeyedSessions<K> {
    */
   Object keyOf(Request request, MethodPolicy policy, @Nullable String scope) throws IOException {
     if (keyType == null) return scope != null ? scope : "";
+    if (scope != null) {
+      throw new IllegalStateException(
+          "credential \""
+              + name
+              + "\" has a session per "
+              + keyType.getSimpleName()
+              + ", not per scope: remove the scope, or add the credential with addPerScope");
+    }
     Object key = request.tag(keyType);
     if (key != null) return key;
     String simpleName = keyType.getSimpleName();
@@ -260,9 +268,10 @@ public final class KeyedSessions<K> {
     try {
       RefreshManager.Builder builder = factory.create((K) created.key);
       if (builder == null) throw new NullPointerException("the factory returned null");
+      builder.claimForSession(); // A builder shared by two keys would share its store.
       if (builder.executor == null) builder.executor = executor;
       manager = builder.build(edge.policies);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       created.failed(e);
       live.remove(created.key, created);
       throw factoryFailed(created.key, e);
@@ -276,8 +285,10 @@ public final class KeyedSessions<K> {
         "The session factory of credential \""
             + name
             + "\" threw "
-            + (cause != null ? cause.getClass().getName() : "an exception")
-            + " for a key; fix the factory: every key's session is built by it",
+            + (cause != null
+                ? cause.getClass().getName() + ": " + cause.getMessage()
+                : "an exception")
+            + "; fix the factory: every key's session is built by it",
         cause);
   }
 
@@ -374,8 +385,11 @@ public final class KeyedSessions<K> {
     public void run() {
       KeyedSessions<?> owner = sessions.get();
       if (owner == null) return; // The registry is gone.
-      owner.evictIdle(System.nanoTime());
-      owner.idleSweepScheduled.set(false);
+      try {
+        owner.evictIdle(System.nanoTime());
+      } finally {
+        owner.idleSweepScheduled.set(false);
+      }
       // A session built while this ran saw the flag still set: schedule for it here.
       if (!owner.live.isEmpty() && owner.idleSweepScheduled.compareAndSet(false, true)) {
         owner.scheduleIdleSweep();

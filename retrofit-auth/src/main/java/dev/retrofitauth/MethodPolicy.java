@@ -100,6 +100,18 @@ final class MethodPolicy {
         MethodPolicy raced = policies.putIfAbsent(method, policy);
         if (raced != null) policy = raced;
       }
+      Class<?> service = invocation.service();
+      if (service != method.getDeclaringClass() && service.isAnnotationPresent(Credential.class)) {
+        // One method is one policy: the sub-interface's credential would be silently ignored.
+        throw new IllegalStateException(
+            service.getSimpleName()
+                + " has @Credential, and "
+                + policy.methodName()
+                + "() comes from the interface it extends, whose rules apply to it. Put"
+                + " @Credential on the method, or on "
+                + method.getDeclaringClass().getSimpleName()
+                + ".");
+      }
       return policy;
     }
 

@@ -368,8 +368,22 @@ public final class RefreshManager {
     int maxQueuedCalls = Integer.MAX_VALUE;
     final List<AuthListener> listeners = new ArrayList<>();
     final List<HttpUrl> origins = new ArrayList<>();
+    private boolean claimed; // Guarded by this: a registry built a session from it.
 
     Builder() {}
+
+    /**
+     * Claims this builder for one keyed session of a {@link SessionRegistry}: a factory must return
+     * a new builder for each key, or two keys would share one store.
+     */
+    synchronized void claimForSession() {
+      if (claimed) {
+        throw new IllegalStateException(
+            "the factory of a keyed credential returned a builder it had returned before: return"
+                + " a new RefreshManager.builder() for each key, or two keys share one store");
+      }
+      claimed = true;
+    }
 
     /** Where tokens are kept. Defaults to {@link TokenStore#inMemory()}. */
     public Builder tokenStore(TokenStore store) {

@@ -1,6 +1,7 @@
 package dev.retrofitauth;
 
 import java.io.IOException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import okhttp3.Request;
 import okio.Timeout;
 import org.jspecify.annotations.Nullable;
@@ -17,6 +18,7 @@ final class RoutedCall<T> implements Call<T> {
   private final Call<T> delegate;
   private final MethodPolicy.Slot slot;
 
+  private final AtomicBoolean released = new AtomicBoolean();
   private volatile @Nullable Call<T> routed;
   private volatile boolean canceled;
   private boolean executed; // Guarded by this.
@@ -49,8 +51,8 @@ final class RoutedCall<T> implements Call<T> {
     SessionEntry entry;
     try {
       entry = request != null ? router.route(request, router.policyOf(request)) : null;
-    } catch (IOException e) {
-      callback.onFailure(this, e);
+    } catch (IOException | RuntimeException e) {
+      callback.onFailure(this, e); // As Retrofit reports a request it cannot build.
       return;
     }
     if (entry == null) {
@@ -60,7 +62,7 @@ final class RoutedCall<T> implements Call<T> {
     try {
       use(entry.manager().wrap(delegate, slot)).enqueue(new Forward(callback, entry));
     } catch (RuntimeException | Error e) {
-      entry.unpin();
+      release(entry);
       throw e;
     }
   }
@@ -123,6 +125,11 @@ final class RoutedCall<T> implements Call<T> {
     return delegate.timeout();
   }
 
+  /** Unpins {@code entry} once, however many ways the call ends. */
+  private void release(@Nullable SessionEntry entry) {
+    if (entry != null && released.compareAndSet(false, true)) entry.unpin();
+  }
+
   /** Hands the outcome to the app's callback as this call's, after unpinning the session. */
   private final class Forward implements Callback<T> {
     private final Callback<T> callback;
@@ -135,13 +142,13 @@ final class RoutedCall<T> implements Call<T> {
 
     @Override
     public void onResponse(Call<T> call, Response<T> response) {
-      if (entry != null) entry.unpin();
+      release(entry);
       callback.onResponse(RoutedCall.this, response);
     }
 
     @Override
     public void onFailure(Call<T> call, Throwable t) {
-      if (entry != null) entry.unpin();
+      release(entry);
       callback.onFailure(RoutedCall.this, t);
     }
   }

@@ -44,6 +44,7 @@ final class Router {
    * @throws IllegalStateException if it names a credential that the registry does not have.
    */
   @Nullable SessionEntry route(Request request, MethodPolicy policy) throws IOException {
+    if (policy.method != null && policy.noAuth) return null; // No token: no session, no key.
     String name;
     String scope;
     if (policy.method != null) {
@@ -62,7 +63,7 @@ final class Router {
     }
     KeyedSessions<?> sessions = keyed.get(lookup);
     if (sessions != null) return sessions.pin(sessions.keyOf(request, policy, scope));
-    if (name == null && (policy.method == null || policy.noAuth)) return null;
+    if (name == null && policy.method == null) return null;
     throw new IllegalStateException(unknown(policy, name));
   }
 
@@ -101,7 +102,8 @@ final class Router {
 
   /** A factory of the registry serves {@code baseUrl}: its origin may get every session's token. */
   void servedBy(HttpUrl baseUrl) {
-    edge.servedBy(baseUrl); // First, so that a session built from now on learns it.
+    // First, so that a session built from now on learns it; once per origin.
+    if (!edge.servedBy(baseUrl)) return;
     for (SessionEntry entry : named.values()) entry.manager().servedBy(baseUrl);
     for (KeyedSessions<?> sessions : keyed.values()) sessions.servedBy(baseUrl);
   }
@@ -117,6 +119,19 @@ final class Router {
     return edge.policies.get(request.tag(Invocation.class));
   }
 
+  /**
+   * Routes a request that reached OkHttp: a mistake in it fails the call with an {@link
+   * IOException}, which OkHttp hands to the caller, instead of an exception that would end OkHttp's
+   * thread.
+   */
+  @Nullable SessionEntry routeInOkHttp(Request request) throws IOException {
+    try {
+      return route(request, policyOf(request));
+    } catch (IllegalStateException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
   /** Hands each request to its session's {@link RefreshManager#interceptor()}. */
   static final class RoutedInterceptor implements Interceptor, AuthComponent {
     private final Router router;
@@ -128,7 +143,7 @@ final class Router {
     @Override
     public Response intercept(Chain chain) throws IOException {
       Request request = chain.request();
-      SessionEntry entry = router.route(request, router.policyOf(request));
+      SessionEntry entry = router.routeInOkHttp(request);
       if (entry == null) return chain.proceed(request);
       try {
         return entry.manager().interceptor().intercept(chain);
@@ -154,7 +169,7 @@ final class Router {
     @Override
     public Response intercept(Chain chain) throws IOException {
       Request request = chain.request();
-      SessionEntry entry = router.route(request, router.policyOf(request));
+      SessionEntry entry = router.routeInOkHttp(request);
       if (entry == null) return chain.proceed(request);
       try {
         return entry.manager().networkInterceptor().intercept(chain);
@@ -181,7 +196,7 @@ final class Router {
     public @Nullable Request authenticate(@Nullable Route route, Response response)
         throws IOException {
       Request request = response.request();
-      SessionEntry entry = router.route(request, router.policyOf(request));
+      SessionEntry entry = router.routeInOkHttp(request);
       if (entry == null) return null;
       try {
         return entry.manager().authenticator().authenticate(route, response);

@@ -22,7 +22,7 @@ final class SessionEntry {
   /** Null until the session's factory has built it. Guarded by this while it is built. */
   private volatile @Nullable RefreshManager manager;
 
-  private @Nullable RuntimeException failed; // Guarded by this: the factory threw.
+  private @Nullable Throwable failed; // Guarded by this: the factory threw.
   private volatile int pins;
   private volatile long lastUsedNanos;
 
@@ -65,7 +65,7 @@ final class SessionEntry {
     this.manager = manager;
   }
 
-  void failed(RuntimeException e) {
+  void failed(Throwable e) {
     assert Thread.holdsLock(this);
     this.failed = e;
   }
@@ -84,7 +84,10 @@ final class SessionEntry {
 
   void unpin() {
     if (key == null) return;
-    PINS.decrementAndGet(this);
+    for (int current = pins; current > 0; current = pins) {
+      if (PINS.compareAndSet(this, current, current - 1)) return;
+    }
+    throw new AssertionError("unpinned more often than pinned");
   }
 
   /** True if no call holds this keyed session. */

@@ -13,11 +13,22 @@ final class SharedEdge {
   private volatile HttpUrl[] served = new HttpUrl[0];
   private volatile boolean authenticatorInUse;
 
-  /** Records that a factory serves {@code baseUrl}; the caller tells the sessions that exist. */
-  synchronized void servedBy(HttpUrl baseUrl) {
+  /**
+   * Records that a factory serves {@code baseUrl}; returns false if its origin was known, else the
+   * caller tells the sessions that exist.
+   */
+  synchronized boolean servedBy(HttpUrl baseUrl) {
+    for (HttpUrl known : served) {
+      if (known.scheme().equals(baseUrl.scheme())
+          && known.host().equals(baseUrl.host())
+          && known.port() == baseUrl.port()) {
+        return false;
+      }
+    }
     HttpUrl[] copy = Arrays.copyOf(served, served.length + 1);
     copy[served.length] = baseUrl;
     served = copy;
+    return true;
   }
 
   /** Records that the authenticator was handed out; the caller tells the sessions that exist. */

@@ -81,6 +81,24 @@ final class SessionRoutingTest {
     Call<String> app();
   }
 
+  interface Common {
+    @GET("app")
+    Call<String> shared();
+  }
+
+  @Credential("partner")
+  interface PartnerCommon extends Common {}
+
+  @Credential("user")
+  interface UserInbox {
+    @GET("inbox")
+    Call<String> inbox(@Tag UserId user);
+
+    @NoAuth
+    @GET("login")
+    Call<String> login(); // On a keyed interface: needs no key.
+  }
+
   private final MockWebServer server = new MockWebServer();
   private RefreshManager app;
   private RefreshManager partner;
@@ -283,6 +301,49 @@ final class SessionRoutingTest {
         assertThrows(IllegalStateException.class, () -> SessionRegistry.builder().build())
             .getMessage()
             .startsWith("no credential"));
+  }
+
+  @Test
+  void aCredentialOnAnInterfaceThatInheritsTheMethodIsRefusedNotIgnored() {
+    PartnerCommon partnerCommon = retrofit().create(PartnerCommon.class);
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class, () -> partnerCommon.shared().execute());
+    assertTrue(e.getMessage().startsWith("PartnerCommon has @Credential"), e.getMessage());
+    assertEquals(0, server.getRequestCount()); // Not sent with the default credential's token.
+  }
+
+  @Test
+  void aNoAuthMethodOfAKeyedInterfaceNeedsNoKey() throws IOException {
+    assertEquals("none", retrofit().create(UserInbox.class).login().execute().body());
+    assertEquals(0, registry.liveSessions("user"));
+  }
+
+  @Test
+  void aFactoryThatReturnsOneBuilderForTwoKeysFailsTheSecond() throws IOException {
+    RefreshManager.Builder shared = RefreshManager.builder();
+    SessionRegistry sharing =
+        SessionRegistry.builder().addKeyed("user", String.class, key -> shared).build();
+    KeyedSessions<String> users = sharing.keyed("user", String.class);
+    users.signIn("alice", Tokens.of("a", null));
+
+    IOException e =
+        assertThrows(IOException.class, () -> users.signIn("bob", Tokens.of("b", null)));
+    assertTrue(
+        e.getMessage().contains("returned a builder it had returned before"), e.getMessage());
+    assertEquals("a", users.currentTokens("alice").accessToken());
+    assertEquals(1, users.liveSessions());
+  }
+
+  @Test
+  void aScopeOnACredentialKeyedByATagFails() {
+    Request request =
+        new Request.Builder()
+            .url(server.url("/plain"))
+            .tag(Credential.class, SessionRegistry.credential("user", "read"))
+            .tag(UserId.class, new UserId("alice"))
+            .build();
+    IOException e = assertThrows(IOException.class, () -> client.newCall(request).execute());
+    assertTrue(e.getMessage().contains("not per scope"), e.getMessage());
   }
 
   private static String body(OkHttpClient client, Request request) throws IOException {
