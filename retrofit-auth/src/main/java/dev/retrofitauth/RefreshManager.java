@@ -464,9 +464,11 @@ public final class RefreshManager {
     }
 
     /**
-     * How long before its known expiry an access token counts as expired: a call made then waits
-     * for a refresh before it is sent. A token that lives shorter than twice the leeway uses half
-     * its lifetime instead. Defaults to 30 seconds.
+     * The longest time before its known expiry in which an access token counts as expired: a call
+     * made then waits for a refresh before it is sent. A token is refreshed in the last 8% of its
+     * lifetime (at least 0.5 s, never more than half of it, at most this and {@link #refreshAhead}
+     * together), the margin; the leeway is at most half of it: 30 s of the last minute of an hour's
+     * token, 1.2 s of a 30 s token's last 2.4 s. Defaults to 30 seconds.
      */
     public Builder expiryLeeway(long leeway, TimeUnit unit) {
       this.leewayMillis = Durations.toMillis("leeway", leeway, unit);
@@ -522,9 +524,10 @@ public final class RefreshManager {
     }
 
     /**
-     * How long before the leeway one background refresh starts, while calls go on with the still
-     * valid token; only calls inside the leeway wait. The window is at most half the time left, and
-     * starts up to 20% later at random. Defaults to 30 seconds; 0 turns it off.
+     * The longest time before the leeway in which one background refresh starts, while calls go on
+     * with the still valid token; only calls inside the leeway wait. It is the margin's first part
+     * (see {@link #expiryLeeway}), and starts up to a fifth of it later at random. Defaults to 30
+     * seconds; 0 turns it off, and the whole margin is leeway.
      */
     public Builder refreshAhead(long ahead, TimeUnit unit) {
       this.refreshAheadMillis = Durations.toMillis("ahead", ahead, unit);

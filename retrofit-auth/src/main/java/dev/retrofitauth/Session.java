@@ -31,6 +31,21 @@ final class Session {
 
   private long generation; // Guarded by lock.
   private boolean toldNoRefreshPossible; // Guarded by lock.
+  private int reserved; // Guarded by lock: refreshes in a row that brought the same access token.
+
+  /**
+   * The share of a token's lifetime, counted back from its expiry, in which it is refreshed: the
+   * margin. Refresh-ahead starts at its beginning and calls wait in its last part, the leeway. With
+   * 8%, a 30 s token is refreshed after 27.6 s to 28 s, an hour's after 59 min (capped by the
+   * configured windows): about 1.09 token requests per lifetime or fewer.
+   */
+  static final double MARGIN_SHARE = 0.08;
+
+  /** The least margin: time for a token request to answer before a short token expires. */
+  static final long MIN_MARGIN_MILLIS = 500L;
+
+  /** After this many refreshes in a row that brought the same token, none starts ahead. */
+  static final int MAX_RESERVED = 2;
 
   Session(Object lock, Clock clock, long leewayMillis, long aheadMillis) {
     this.lock = lock;
@@ -85,11 +100,22 @@ final class Session {
   }
 
   private void set(@Nullable Tokens newTokens, long now) {
+    Tokens old = tokens;
+    boolean same =
+        old != null && newTokens != null && old.accessToken().equals(newTokens.accessToken());
+    reserved = same ? reserved + 1 : 0;
     tokens = newTokens;
     header = newTokens != null ? newTokens.tokenType() + " " + newTokens.accessToken() : null;
-    long refreshAt = refreshAt(newTokens, now, leewayMillis);
-    refreshAtMillis = refreshAt;
-    refreshAheadAtMillis = refreshAheadAt(refreshAt, now, aheadMillis, jitter());
+    if (reserved >= MAX_RESERVED) {
+      // The server hands out this token again until it is nearly dead (metadata servers do): use
+      // it until it expires instead of asking again and again as its margin shrinks.
+      long expiresAt = newTokens.hasExpiry() ? newTokens.expiresAtMillis() : Long.MAX_VALUE;
+      refreshAtMillis = expiresAt;
+      refreshAheadAtMillis = expiresAt;
+      return;
+    }
+    refreshAtMillis = refreshAt(newTokens, now, leewayMillis, aheadMillis);
+    refreshAheadAtMillis = refreshAheadAt(newTokens, now, leewayMillis, aheadMillis, jitter());
   }
 
   private static double jitter() {
@@ -97,26 +123,56 @@ final class Session {
   }
 
   /**
-   * Returns when calls should start to wait for {@code tokens} to be refreshed. A token that lives
-   * shorter than twice the leeway gets half its remaining lifetime as leeway instead: otherwise it
-   * would count as expired from the moment it arrives, and every call would refresh it.
+   * Returns the margin of a token with {@code remaining} milliseconds to live: {@link
+   * #MARGIN_SHARE} of it, at least {@link #MIN_MARGIN_MILLIS}, at most the leeway and the
+   * refresh-ahead window together, and never more than half of it, so that a token is always used
+   * for half its life and a short one is not refreshed as soon as it arrives.
    */
-  static long refreshAt(@Nullable Tokens tokens, long now, long leewayMillis) {
-    if (tokens == null || !tokens.hasExpiry()) return Long.MAX_VALUE;
-    long expiresAt = tokens.expiresAtMillis();
-    long remaining = expiresAt - now;
-    long leeway = remaining > 0L ? Math.min(leewayMillis, remaining / 2) : 0L;
-    return expiresAt - leeway;
+  static long margin(long remaining, long leewayMillis, long aheadMillis) {
+    if (remaining <= 0L) return 0L;
+    long share = Math.max((long) (remaining * MARGIN_SHARE), MIN_MARGIN_MILLIS);
+    return Math.min(Math.min(share, saturatedAdd(leewayMillis, aheadMillis)), remaining / 2);
   }
 
   /**
-   * Returns when one background refresh starts, ahead of {@code refreshAt}. The window is at most
-   * half the time left before the leeway, and starts up to 20% of it later, by {@code jitter}
-   * (between 0 and 1), so that processes and devices with one expiry do not refresh together.
+   * Returns the leeway within {@code margin}: the part calls wait in, at most half of it and at
+   * most the configured leeway; all of it (up to the leeway) when refresh-ahead is off.
    */
-  static long refreshAheadAt(long refreshAt, long now, long aheadMillis, double jitter) {
-    long window = refreshAt == Long.MAX_VALUE ? 0L : Math.min(aheadMillis, (refreshAt - now) / 2);
-    return window > 0L ? refreshAt - window + (long) (window * 0.2 * jitter) : refreshAt;
+  static long leeway(long margin, long leewayMillis, long aheadMillis) {
+    if (aheadMillis == 0L) return Math.min(margin, leewayMillis);
+    return Math.min(leewayMillis, margin / 2);
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return sum < 0L ? Long.MAX_VALUE : sum;
+  }
+
+  /**
+   * Returns when calls should start to wait for {@code tokens} to be refreshed, received at {@code
+   * now}: the expiry less the leeway. MAX_VALUE for tokens without an expiry.
+   */
+  static long refreshAt(@Nullable Tokens tokens, long now, long leewayMillis, long aheadMillis) {
+    if (tokens == null || !tokens.hasExpiry()) return Long.MAX_VALUE;
+    long expiresAt = tokens.expiresAtMillis();
+    long margin = margin(expiresAt - now, leewayMillis, aheadMillis);
+    return expiresAt - leeway(margin, leewayMillis, aheadMillis);
+  }
+
+  /**
+   * Returns when one background refresh of {@code tokens} starts: at the margin's beginning, up to
+   * a fifth of the refresh-ahead window later by {@code jitter} (between 0 and 1), so that
+   * processes and devices with one expiry do not refresh together. With refresh-ahead off, at
+   * {@link #refreshAt}.
+   */
+  static long refreshAheadAt(
+      @Nullable Tokens tokens, long now, long leewayMillis, long aheadMillis, double jitter) {
+    if (tokens == null || !tokens.hasExpiry()) return Long.MAX_VALUE;
+    long expiresAt = tokens.expiresAtMillis();
+    long margin = margin(expiresAt - now, leewayMillis, aheadMillis);
+    long leeway = leeway(margin, leewayMillis, aheadMillis);
+    long window = margin - leeway;
+    return expiresAt - margin + (long) (window * 0.2 * jitter);
   }
 
   /** True if the token is in the refresh-ahead window or the leeway at {@code now}. */
@@ -143,6 +199,6 @@ final class Session {
   boolean usableAsStored(Tokens stored) {
     assert !Thread.holdsLock(lock);
     long now = clock.currentTimeMillis();
-    return refreshAt(stored, now, leewayMillis) > now;
+    return refreshAt(stored, now, leewayMillis, aheadMillis) > now;
   }
 }

@@ -202,11 +202,11 @@ final class BadInputTest {
             server,
             auth,
             new okhttp3.OkHttpClient.Builder().addInterceptor(auth.interceptor()).build())) {
-      auth.signIn(Tokens.of("old", "r1", now[0] + 20_001));
+      auth.signIn(Tokens.of("old", "r1", now[0] + 3_600_000));
       fixture.create(Api.class).me().execute();
-      assertEquals(0, refreshApi.calls.get()); // 20.001 s left: outside the 10 s leeway.
+      assertEquals(0, refreshApi.calls.get()); // An hour left.
 
-      now[0] += 10_002;
+      now[0] += 3_600_000 - 9_999; // Inside the 10 s leeway.
       assertEquals(200, fixture.create(Api.class).me().execute().code());
       assertEquals(1, refreshApi.calls.get()); // Inside it: refreshed before sending.
     }

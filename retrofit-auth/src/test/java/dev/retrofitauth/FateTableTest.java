@@ -168,7 +168,7 @@ final class FateTableTest {
     GatedRefreshApi api = GatedRefreshApi.throwing(new IOException("token endpoint down")).hold();
     SingleFlight engine = engine(builder(queueMode).refreshApi(api));
     engine.changeSession(Tokens.of("a", "r1", now.get() + 10_000));
-    now.addAndGet(6_000); // Inside the leeway (half of 10 s), not expired: a proactive refresh.
+    now.addAndGet(9_700); // Inside the leeway (0.4 s of 10 s), not expired: a proactive refresh.
     Recorder unsent = unsent(engine);
     // refreshNow()'s waiter is a sent waiter that joins without proving the token dead.
     Recorder sent = new Recorder(true);

@@ -62,10 +62,10 @@ final class LifecycleTest {
     Api api =
         start(
             RefreshManager.builder().expiryLeeway(30, TimeUnit.SECONDS),
-            Tokens.of("old", "r1", T0 + 60_000));
-    assertEquals(200, api.me().execute().code()); // 60 s left: sent as it is.
+            Tokens.of("old", "r1", T0 + 3_600_000));
+    assertEquals(200, api.me().execute().code()); // An hour left: sent as it is.
 
-    now.set(T0 + 30_001); // 29.999 s left: inside the leeway.
+    now.set(T0 + 3_600_000 - 29_999); // 29.999 s left: inside the leeway.
     Response<String> response = api.me().execute();
 
     assertEquals(200, response.code());
@@ -113,8 +113,8 @@ final class LifecycleTest {
           throw down;
         });
 
-    // A token that lives 10 s gets half its lifetime as leeway: 6 s in, it is inside it.
-    now.set(T0 + 6_000);
+    // A token that lives 10 s: a 0.8 s margin, its last 0.4 s the leeway; 9.7 s in, inside it.
+    now.set(T0 + 9_700);
     Response<String> response = api.me().execute(); // Inside the leeway, not yet expired.
 
     assertEquals(200, response.code());

@@ -140,7 +140,7 @@ final class TimeLimitsTest {
     for (int i = 0; i < 20; i++) assertEquals(200, api.me().execute().code());
     assertEquals(0, refreshApi.calls.get());
 
-    now.addAndGet(5_000); // Half the lifetime left: the leeway for this token.
+    now.addAndGet(9_700); // 0.3 s left: inside this token's leeway (0.4 s of its 0.8 s margin).
     assertEquals(200, api.me().execute().code());
     assertEquals(1, refreshApi.calls.get());
   }
