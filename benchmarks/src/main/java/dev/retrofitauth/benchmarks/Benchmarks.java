@@ -16,9 +16,10 @@ import org.openjdk.jmh.runner.options.TimeValue;
 import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
- * Runs every benchmark and prints the report: per-call overhead (JMH, with {@code -prof gc}),
- * refresh storms side by side, the storm with the expiry known, memory per waiting call, and what
- * an idle session costs.
+ * Runs every benchmark and prints the report: per-call overhead and the cost of picking a session
+ * (JMH, with {@code -prof gc}), refresh storms side by side, the storm with the expiry known,
+ * memory per waiting call, and what an idle session costs, alone and as a keyed session of a
+ * registry.
  *
  * <pre>
  * java -jar benchmarks/target/benchmarks.jar           # the full run
@@ -65,7 +66,7 @@ public final class Benchmarks {
       c.apiDelayMillis = 1;
       c.memoryCalls = 200;
       c.memoryRuns = 1;
-      c.idleSessions = 200;
+      c.idleSessions = 500;
       c.sharingManagers = 50;
       c.versusCalls = new int[] {10, 20, 40};
       c.versusSamples = 1;
@@ -80,6 +81,7 @@ public final class Benchmarks {
     final List<Versus.Row> versus = new ArrayList<>();
     double bytesPerWaitingCall = Double.NaN;
     double bytesPerIdleSession = Double.NaN;
+    double bytesPerIdleKeyedSession = Double.NaN;
     int threadsAddedBySharingManagers = -1;
   }
 
@@ -116,6 +118,7 @@ public final class Benchmarks {
     ChainedOptionsBuilder options =
         new OptionsBuilder()
             .include(CallOverheadBenchmark.class.getName())
+            .include(SessionPickBenchmark.class.getName())
             .warmupIterations(config.jmhWarmupIterations)
             .warmupTime(TimeValue.milliseconds(config.jmhIterationMillis))
             .measurementIterations(config.jmhIterations)
@@ -179,6 +182,8 @@ public final class Benchmarks {
           dpopScore / bare.getPrimaryResult().getScore(),
           JmhResults.allocation(bare),
           JmhResults.allocation(dpop));
+      out.println();
+      sessionPick(out, results);
     }
     out.println();
 
@@ -202,18 +207,59 @@ public final class Benchmarks {
     return report;
   }
 
-  /** Section 6: the heap of an idle signed-in session, and the threads of many sessions. */
+  /** Section 1, second table: the cost of picking a session, against one manager. */
+  private static void sessionPick(PrintStream out, Collection<RunResult> results) {
+    RunResult one = JmhResults.find(results, "oneManagerExecute");
+    RunResult named = JmhResults.find(results, "namedCredentialExecute");
+    RunResult keyed = JmhResults.find(results, "keyedCredentialExecute");
+    out.println("### Picking a session per call (JMH, `execute()`, ns/op, same run)");
+    out.println();
+    out.println("| `execute()` through | ns/op | time / one manager (interval) | alloc (B/op) |");
+    out.println("|---|---|---|---|");
+    Object[][] rows = {
+      {"one RefreshManager", one},
+      {"SessionRegistry, default + named, `@Credential(\"partner\")`", named},
+      {
+        "SessionRegistry, keyed, `@Tag UserId`, "
+            + keyed.getParams().getParam("users")
+            + " signed-in users in turn",
+        keyed
+      },
+    };
+    for (Object[] row : rows) {
+      RunResult result = (RunResult) row[1];
+      out.printf(
+          Locale.ROOT,
+          "| %s | %.0f ± %.0f | %s | %.0f |%n",
+          row[0],
+          result.getPrimaryResult().getScore(),
+          result.getPrimaryResult().getScoreError(),
+          result == one ? "1" : JmhResults.ratio(result, one),
+          JmhResults.allocation(result));
+    }
+  }
+
+  /**
+   * Section 6: the heap of an idle signed-in manager and of a keyed session of a registry, and the
+   * threads of many managers.
+   */
   private static void sessions(Config config, PrintStream out, Report report) throws Exception {
-    report.bytesPerIdleSession =
-        Sessions.bytesPerIdleSession(config.idleSessions, config.memoryRuns);
+    Sessions.IdleHeap heap = Sessions.bytesPerIdleSession(config.idleSessions, config.memoryRuns);
+    report.bytesPerIdleSession = heap.perManager;
+    report.bytesPerIdleKeyedSession = heap.perKeyedSession;
     report.threadsAddedBySharingManagers = Sessions.threadsAddedByManagers(config.sharingManagers);
     out.printf(
         Locale.ROOT,
         "%n## 6. Idle sessions%n%n%d idle signed-in managers retain %.0f bytes each above their"
-            + " tokens (average of %d runs). %d managers sharing a 4-thread executor, each"
+            + " tokens; %d idle signed-in keyed sessions of one SessionRegistry (its map entry, the"
+            + " key, the session entry and the manager) retain %.0f bytes each, %.2f × a manager"
+            + " (average of %d runs, same run). %d managers sharing a 4-thread executor, each"
             + " refreshed once, added %d threads.%n",
         config.idleSessions,
         report.bytesPerIdleSession,
+        config.idleSessions,
+        report.bytesPerIdleKeyedSession,
+        report.bytesPerIdleKeyedSession / report.bytesPerIdleSession,
         config.memoryRuns,
         config.sharingManagers,
         report.threadsAddedBySharingManagers);
