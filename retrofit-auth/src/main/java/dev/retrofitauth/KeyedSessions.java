@@ -235,6 +235,12 @@ public final class KeyedSessions<K> {
             + " token.");
   }
 
+  /** Returns {@code key}'s session if it is live, unpinned; null if it is not. */
+  @Nullable SessionEntry live(Object key) {
+    SessionEntry entry = live.get(key);
+    return entry != null && entry.managerIfBuilt() != null ? entry : null;
+  }
+
   /** Returns {@code key}'s session, pinned: built first if it is not live. Unpin it when done. */
   SessionEntry pin(Object key) throws IOException {
     while (true) {

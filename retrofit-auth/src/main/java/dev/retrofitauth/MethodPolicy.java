@@ -26,6 +26,12 @@ final class MethodPolicy {
   /** Set once an {@link AuthCall} has wrapped a call of this method. */
   volatile boolean wrapped;
 
+  /**
+   * Set once a {@link RoutedCall} has run a call of this method: it holds its session pinned for
+   * the whole call, so the registry's interceptor need not pin it again.
+   */
+  volatile boolean routed;
+
   private MethodPolicy(
       @Nullable Method method,
       boolean noAuth,
@@ -86,6 +92,9 @@ final class MethodPolicy {
    */
   static final class Slot {
     volatile @Nullable MethodPolicy policy;
+
+    /** The method's policy in a {@link SessionRegistry}'s cache, for its {@link RoutedCall}s. */
+    volatile @Nullable MethodPolicy routed;
   }
 
   static final class Cache {

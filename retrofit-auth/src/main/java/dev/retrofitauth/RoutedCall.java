@@ -7,6 +7,7 @@ import okio.Timeout;
 import org.jspecify.annotations.Nullable;
 import retrofit2.Call;
 import retrofit2.Callback;
+import retrofit2.Invocation;
 import retrofit2.Response;
 
 /**
@@ -34,7 +35,7 @@ final class RoutedCall<T> implements Call<T> {
     markExecuted();
     Request request = requestOrNull();
     if (request == null) return use(delegate).execute(); // Let Retrofit say why.
-    SessionEntry entry = router.route(request, router.policyOf(request));
+    SessionEntry entry = router.route(request, policy(request));
     if (entry == null) return use(delegate).execute();
     try {
       return use(entry.manager().wrap(delegate, slot)).execute();
@@ -50,7 +51,7 @@ final class RoutedCall<T> implements Call<T> {
     Request request = requestOrNull();
     SessionEntry entry;
     try {
-      entry = request != null ? router.route(request, router.policyOf(request)) : null;
+      entry = request != null ? router.route(request, policy(request)) : null;
     } catch (IOException | RuntimeException e) {
       callback.onFailure(this, e); // As Retrofit reports a request it cannot build.
       return;
@@ -65,6 +66,20 @@ final class RoutedCall<T> implements Call<T> {
       release(entry);
       throw e;
     }
+  }
+
+  /** The method's policy: read once per method into its slot, and marked as routed. */
+  private MethodPolicy policy(Request request) {
+    MethodPolicy policy = slot.routed;
+    Invocation invocation = request.tag(Invocation.class);
+    if (policy == null
+        || invocation == null
+        || invocation.service() != invocation.method().getDeclaringClass()) {
+      policy = router.policyOf(request); // Checks what an inherited method may not have.
+      policy.routed = true;
+      slot.routed = policy;
+    }
+    return policy;
   }
 
   private @Nullable Request requestOrNull() {

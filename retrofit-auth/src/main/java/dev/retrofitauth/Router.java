@@ -44,6 +44,17 @@ final class Router {
    * @throws IllegalStateException if it names a credential that the registry does not have.
    */
   @Nullable SessionEntry route(Request request, MethodPolicy policy) throws IOException {
+    Routed routed = route(request, policy, true);
+    return routed != null ? routed.entry : null;
+  }
+
+  /**
+   * Like {@link #route(Request, MethodPolicy)}; with {@code pin} false, a keyed session that is
+   * live is returned without a pin of its own, for a request whose {@link RoutedCall} holds it
+   * pinned already.
+   */
+  private @Nullable Routed route(Request request, MethodPolicy policy, boolean pin)
+      throws IOException {
     if (policy.method != null && policy.noAuth) return null; // No token: no session, no key.
     String name;
     String scope;
@@ -59,10 +70,17 @@ final class Router {
     SessionEntry entry = named.get(lookup);
     if (entry != null) {
       if (scope != null) throw new IllegalStateException(scopeOnNamed(policy, lookup));
-      return entry;
+      return new Routed(entry, false);
     }
     KeyedSessions<?> sessions = keyed.get(lookup);
-    if (sessions != null) return sessions.pin(sessions.keyOf(request, policy, scope));
+    if (sessions != null) {
+      Object key = sessions.keyOf(request, policy, scope);
+      if (!pin) {
+        SessionEntry live = sessions.live(key);
+        if (live != null) return new Routed(live, false);
+      }
+      return new Routed(sessions.pin(key), true);
+    }
     if (name == null && policy.method == null) return null;
     throw new IllegalStateException(unknown(policy, name));
   }
@@ -124,11 +142,27 @@ final class Router {
    * IOException}, which OkHttp hands to the caller, instead of an exception that would end OkHttp's
    * thread.
    */
-  @Nullable SessionEntry routeInOkHttp(Request request) throws IOException {
+  @Nullable Routed routeInOkHttp(Request request) throws IOException {
     try {
-      return route(request, policyOf(request));
+      MethodPolicy policy = policyOf(request);
+      return route(request, policy, !policy.routed);
     } catch (IllegalStateException e) {
       throw new IOException(e.getMessage(), e);
+    }
+  }
+
+  /** A request's session, and whether routing pinned it: then {@link #done()} unpins it. */
+  static final class Routed {
+    final SessionEntry entry;
+    private final boolean pinned;
+
+    Routed(SessionEntry entry, boolean pinned) {
+      this.entry = entry;
+      this.pinned = pinned;
+    }
+
+    void done() {
+      if (pinned) entry.unpin();
     }
   }
 
@@ -143,12 +177,12 @@ final class Router {
     @Override
     public Response intercept(Chain chain) throws IOException {
       Request request = chain.request();
-      SessionEntry entry = router.routeInOkHttp(request);
-      if (entry == null) return chain.proceed(request);
+      Routed routed = router.routeInOkHttp(request);
+      if (routed == null) return chain.proceed(request);
       try {
-        return entry.manager().interceptor().intercept(chain);
+        return routed.entry.manager().interceptor().intercept(chain);
       } finally {
-        entry.unpin();
+        routed.done();
       }
     }
 
@@ -169,12 +203,12 @@ final class Router {
     @Override
     public Response intercept(Chain chain) throws IOException {
       Request request = chain.request();
-      SessionEntry entry = router.routeInOkHttp(request);
-      if (entry == null) return chain.proceed(request);
+      Routed routed = router.routeInOkHttp(request);
+      if (routed == null) return chain.proceed(request);
       try {
-        return entry.manager().networkInterceptor().intercept(chain);
+        return routed.entry.manager().networkInterceptor().intercept(chain);
       } finally {
-        entry.unpin();
+        routed.done();
       }
     }
 
@@ -196,12 +230,12 @@ final class Router {
     public @Nullable Request authenticate(@Nullable Route route, Response response)
         throws IOException {
       Request request = response.request();
-      SessionEntry entry = router.routeInOkHttp(request);
-      if (entry == null) return null;
+      Routed routed = router.routeInOkHttp(request);
+      if (routed == null) return null;
       try {
-        return entry.manager().authenticator().authenticate(route, response);
+        return routed.entry.manager().authenticator().authenticate(route, response);
       } finally {
-        entry.unpin();
+        routed.done();
       }
     }
 
