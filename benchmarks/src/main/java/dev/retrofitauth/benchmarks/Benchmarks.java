@@ -48,6 +48,13 @@ public final class Benchmarks {
     int[] versusCalls = {100, 1_000, 10_000};
 
     int versusSamples = 3;
+
+    /** Section 7: token lifetimes, expiries per lifetime, calls per second. */
+    long[] expiryLifetimes = {3_000, 30_000, 300_000};
+
+    int expiries = 5;
+    int callsPerSecond = 200;
+    int expiryRuns = 2;
     boolean jmh = true;
 
     /** Sections 2, 3 and 5; false runs section 4 alone. */
@@ -70,6 +77,11 @@ public final class Benchmarks {
       c.sharingManagers = 50;
       c.versusCalls = new int[] {10, 20, 40};
       c.versusSamples = 1;
+      // A short token on the real clock and a longer one on the jumping clock.
+      c.expiryLifetimes = new long[] {1_000, 10_000};
+      c.expiries = 2;
+      c.callsPerSecond = 100;
+      c.expiryRuns = 1;
       return c;
     }
   }
@@ -79,6 +91,7 @@ public final class Benchmarks {
     final List<RunResult> jmh = new ArrayList<>();
     final List<Storm.Result> storms = new ArrayList<>();
     final List<Versus.Row> versus = new ArrayList<>();
+    final List<ExpiryStream.Result> expiry = new ArrayList<>();
     double bytesPerWaitingCall = Double.NaN;
     double bytesPerIdleSession = Double.NaN;
     double bytesPerIdleKeyedSession = Double.NaN;
@@ -96,6 +109,11 @@ public final class Benchmarks {
     // --sessions: section 6 alone, what an idle session costs.
     if (args.length > 0 && args[0].equals("--sessions")) {
       sessions(config, System.out, new Report());
+      return;
+    }
+    // --expiry: section 7 alone, a stream of calls over several expiries.
+    if (args.length > 0 && args[0].equals("--expiry")) {
+      expiry(config, System.out, new Report());
       return;
     }
     if (args.length > 0 && args[0].equals("--versus")) {
@@ -204,7 +222,59 @@ public final class Benchmarks {
         report.bytesPerWaitingCall,
         config.memoryRuns);
     sessions(config, out, report);
+    expiry(config, out, report);
     return report;
+  }
+
+  /**
+   * Section 7: a stream of calls over several expiries of a token whose lifetime is known, for each
+   * lifetime, retrofit-auth against the Authenticator way and the Authenticator with an expiry
+   * check, on one clock.
+   */
+  private static void expiry(Config config, PrintStream out, Report report) throws Exception {
+    out.printf(
+        Locale.ROOT,
+        "%n## 7. A stream over %d expiries (%d calls/s, token endpoint %d ms, API %d ms, %d runs)"
+            + "%n%n",
+        config.expiries,
+        config.callsPerSecond,
+        config.tokenDelayMillis,
+        config.apiDelayMillis,
+        config.expiryRuns);
+    out.println(
+        "| lifetime | contender | run | ok | token requests | per lifetime | share of lifetime used"
+            + " | calls waited | 401s | wall (ms) |");
+    out.println("|---|---|---|---|---|---|---|---|---|---|");
+    for (long lifetime : config.expiryLifetimes) {
+      for (int run = 1; run <= config.expiryRuns; run++) {
+        for (String kind : new String[] {"auth", "authenticator", "expiry-check"}) {
+          ExpiryStream.Result r =
+              ExpiryStream.run(
+                  kind,
+                  lifetime,
+                  config.expiries,
+                  config.callsPerSecond,
+                  config.tokenDelayMillis,
+                  config.apiDelayMillis);
+          report.expiry.add(r);
+          out.printf(
+              Locale.ROOT,
+              "| %s | %s | %d | %d/%d | %d | %.2f | %.2f | %d | %d | %d |%n",
+              lifetime >= 60_000 ? lifetime / 60_000 + " min" : lifetime / 1_000.0 + " s",
+              r.contender,
+              run,
+              r.succeeded,
+              r.calls,
+              r.tokenRequests,
+              r.perLifetime,
+              r.shareUsed,
+              r.waited,
+              r.unauthorized,
+              r.wallMillis);
+          out.flush();
+        }
+      }
+    }
   }
 
   /** Section 1, second table: the cost of picking a session, against one manager. */

@@ -63,6 +63,15 @@ final class BenchmarksSmokeTest {
       }
     }
     assertTrue(output.contains("| 20 async, warm |"), output);
+    // Section 7: two lifetimes x three contenders; retrofit-auth keeps every call from waiting.
+    assertEquals(6, report.expiry.size(), output);
+    for (ExpiryStream.Result r : report.expiry) {
+      assertEquals(r.calls, r.succeeded, r.contender + " lost calls\n" + output);
+      if (r.contender.startsWith("retrofit-auth")) {
+        assertEquals(0, r.waited, "calls waited\n" + output);
+        assertEquals(0, r.unauthorized, "401s\n" + output);
+      }
+    }
     assertFalse(Double.isNaN(report.bytesPerWaitingCall));
     assertFalse(Double.isNaN(report.bytesPerIdleSession));
     // 500 keyed sessions; the goal, checked by the full run, is 2 KB, and this leaves room for GC
