@@ -166,12 +166,17 @@ final class Router {
     }
   }
 
-  /** Hands each request to its session's {@link RefreshManager#interceptor()}. */
+  /**
+   * Hands each request to its session's {@link RefreshManager#interceptor()}, or as a network
+   * interceptor each network hop to its session's {@link RefreshManager#networkInterceptor()}.
+   */
   static final class RoutedInterceptor implements Interceptor, AuthComponent {
     private final Router router;
+    private final boolean network;
 
-    RoutedInterceptor(Router router) {
+    RoutedInterceptor(Router router, boolean network) {
       this.router = router;
+      this.network = network;
     }
 
     @Override
@@ -180,7 +185,8 @@ final class Router {
       Routed routed = router.routeInOkHttp(request);
       if (routed == null) return chain.proceed(request);
       try {
-        return routed.entry.manager().interceptor().intercept(chain);
+        RefreshManager manager = routed.entry.manager();
+        return (network ? manager.networkInterceptor() : manager.interceptor()).intercept(chain);
       } finally {
         routed.done();
       }
@@ -188,33 +194,7 @@ final class Router {
 
     @Override
     public String toString() {
-      return "SessionRegistry.interceptor()";
-    }
-  }
-
-  /** Hands each network hop to its session's {@link RefreshManager#networkInterceptor()}. */
-  static final class RoutedNetworkInterceptor implements Interceptor, AuthComponent {
-    private final Router router;
-
-    RoutedNetworkInterceptor(Router router) {
-      this.router = router;
-    }
-
-    @Override
-    public Response intercept(Chain chain) throws IOException {
-      Request request = chain.request();
-      Routed routed = router.routeInOkHttp(request);
-      if (routed == null) return chain.proceed(request);
-      try {
-        return routed.entry.manager().networkInterceptor().intercept(chain);
-      } finally {
-        routed.done();
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "SessionRegistry.networkInterceptor()";
+      return network ? "SessionRegistry.networkInterceptor()" : "SessionRegistry.interceptor()";
     }
   }
 

@@ -72,8 +72,8 @@ public final class SessionRegistry {
     this.named = Collections.unmodifiableMap(named);
     this.keyed = Collections.unmodifiableMap(keyed);
     this.router = new Router(edge, this.named, this.keyed);
-    this.interceptor = new Router.RoutedInterceptor(router);
-    this.networkInterceptor = new Router.RoutedNetworkInterceptor(router);
+    this.interceptor = new Router.RoutedInterceptor(router, false);
+    this.networkInterceptor = new Router.RoutedInterceptor(router, true);
   }
 
   public static Builder builder() {

@@ -346,6 +346,32 @@ final class SessionRoutingTest {
     assertTrue(e.getMessage().contains("not per scope"), e.getMessage());
   }
 
+  @Test
+  void theRegistrysNetworkInterceptorSignsTheProofsOfASessionWithDPoP() throws Exception {
+    RefreshManager bound = RefreshManager.builder().dpop(DPoP.generate()).build();
+    bound.signIn(Tokens.of("bound-token", null).withTokenType(Tokens.DPOP));
+    SessionRegistry withDPoP = SessionRegistry.builder().add(app).add("partner", bound).build();
+    OkHttpClient dpopClient =
+        new OkHttpClient.Builder()
+            .addInterceptor(withDPoP.interceptor())
+            .addNetworkInterceptor(withDPoP.networkInterceptor())
+            .build();
+    Api dpopApi =
+        new Retrofit.Builder()
+            .baseUrl(server.url("/"))
+            .client(dpopClient)
+            .addCallAdapterFactory(AuthCallAdapterFactory.create(withDPoP))
+            .addConverterFactory(ScalarsConverterFactory.create())
+            .build()
+            .create(Api.class);
+
+    assertEquals("DPoP bound-token", dpopApi.partner().execute().body());
+    assertTrue(server.takeRequest().getHeader("DPoP") != null); // A proof, from its session.
+    assertEquals("Bearer app-token", dpopApi.app().execute().body());
+    assertNull(server.takeRequest().getHeader("DPoP")); // The other session has no DPoP.
+    dpopClient.dispatcher().executorService().shutdown();
+  }
+
   private static String body(OkHttpClient client, Request request) throws IOException {
     try (okhttp3.Response response = client.newCall(request).execute()) {
       return response.body().string();
