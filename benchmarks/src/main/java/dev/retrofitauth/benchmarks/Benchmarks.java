@@ -25,6 +25,7 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * java -jar benchmarks/target/benchmarks.jar           # the full run
  * java -jar benchmarks/target/benchmarks.jar --quick   # a smoke run, seconds
  * java -jar benchmarks/target/benchmarks.jar --sessions  # what an idle session costs
+ * java -jar benchmarks/target/benchmarks.jar --release   # a cold storm after its refresh
  * </pre>
  */
 public final class Benchmarks {
@@ -48,6 +49,11 @@ public final class Benchmarks {
     int[] versusCalls = {100, 1_000, 10_000};
 
     int versusSamples = 3;
+
+    /** Section 4's release rows: the cold storm's sizes and the samples of each. */
+    int[] releaseCalls = {100, 1_000};
+
+    int releaseSamples = 5;
 
     /** Section 7: token lifetimes, expiries per lifetime, calls per second. */
     long[] expiryLifetimes = {3_000, 30_000, 300_000};
@@ -77,6 +83,8 @@ public final class Benchmarks {
       c.sharingManagers = 50;
       c.versusCalls = new int[] {10, 20, 40};
       c.versusSamples = 1;
+      c.releaseCalls = new int[] {20, 40};
+      c.releaseSamples = 2;
       // A short token on the real clock and a longer one on the jumping clock.
       c.expiryLifetimes = new long[] {1_000, 10_000};
       c.expiries = 2;
@@ -91,6 +99,10 @@ public final class Benchmarks {
     final List<RunResult> jmh = new ArrayList<>();
     final List<Storm.Result> storms = new ArrayList<>();
     final List<Versus.Row> versus = new ArrayList<>();
+
+    /** Section 4's release rows: cold storms, retrofit-auth against the Authenticator way. */
+    final List<Versus.Row> release = new ArrayList<>();
+
     final List<ExpiryStream.Result> expiry = new ArrayList<>();
     double bytesPerWaitingCall = Double.NaN;
     double bytesPerIdleSession = Double.NaN;
@@ -119,6 +131,14 @@ public final class Benchmarks {
     if (args.length > 0 && args[0].equals("--versus")) {
       config.jmh = false;
       config.storms = false;
+    }
+    // --release: section 4's release rows alone, the cold storm's own cost in the library.
+    if (args.length > 0 && args[0].equals("--release")) {
+      try (StormServer server = new StormServer(config.tokenDelayMillis, config.apiDelayMillis)) {
+        warmUp(config, server);
+        release(config, System.out, server, new Report());
+      }
+      return;
     }
     run(config, System.out);
   }
@@ -435,19 +455,7 @@ public final class Benchmarks {
   private static void versus(Config config, PrintStream out, StormServer server, Report report)
       throws Exception {
     int[] n = config.versusCalls;
-    // Both contenders' code paths are compiled before the first sample.
-    for (int round = 0; round < 2; round++) {
-      Versus.run(
-          server,
-          "warm-up",
-          "",
-          config.warmupStorm,
-          true,
-          0,
-          1,
-          config.tokenDelayMillis,
-          config.apiDelayMillis);
-    }
+    warmUp(config, server);
     out.printf(
         Locale.ROOT,
         "## 4. Storm wall time against the Authenticator way (median of %d, same run)%n%n",
@@ -475,6 +483,54 @@ public final class Benchmarks {
               config.apiDelayMillis);
       report.versus.add(r);
       Versus.print(out, r);
+    }
+    out.println();
+    release(config, out, server, report);
+  }
+
+  /** Two cold storms of each contender, so that their code paths are compiled. */
+  private static void warmUp(Config config, StormServer server) throws Exception {
+    for (int round = 0; round < 2; round++) {
+      Versus.run(
+          server,
+          "warm-up",
+          "",
+          config.warmupStorm,
+          true,
+          0,
+          1,
+          config.tokenDelayMillis,
+          config.apiDelayMillis);
+    }
+  }
+
+  /**
+   * Section 4, release rows: what a cold storm costs once the refresh has returned. The ratio rows
+   * above time the whole storm, which is mostly OkHttp's dispatcher starting a thread per call;
+   * these time the library's own part, from the RefreshApi returning its tokens to the last waiting
+   * call handed back to OkHttp (its retry's {@code newCall}), and to the last call done.
+   */
+  private static void release(Config config, PrintStream out, StormServer server, Report report)
+      throws Exception {
+    out.printf(
+        Locale.ROOT,
+        "### The cold storm after the refresh (median (min–max) of %d, same run)%n%n",
+        config.releaseSamples);
+    Versus.printReleaseHeader(out);
+    for (int n : config.releaseCalls) {
+      Versus.Row r =
+          Versus.run(
+              server,
+              n + " async, cold",
+              "",
+              n,
+              true,
+              0,
+              config.releaseSamples,
+              config.tokenDelayMillis,
+              config.apiDelayMillis);
+      report.release.add(r);
+      Versus.printRelease(out, r);
     }
     out.println();
   }

@@ -4,10 +4,13 @@ import dev.retrofitauth.AuthCallAdapterFactory;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.Tokens;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.util.Collections;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import okhttp3.Authenticator;
+import okhttp3.Call;
 import okhttp3.Dispatcher;
 import okhttp3.Interceptor;
 import okhttp3.MediaType;
@@ -30,11 +33,107 @@ abstract class Contender implements AutoCloseable {
   final OkHttpClient client;
   final Api api;
 
+  /** When this contender's refresh returned, and what reached OkHttp after it. */
+  final Timeline timeline;
+
   Contender(String name, String waitingFrame, OkHttpClient client, Retrofit.Builder retrofit) {
+    this(name, waitingFrame, client, retrofit, new Timeline());
+  }
+
+  Contender(
+      String name,
+      String waitingFrame,
+      OkHttpClient client,
+      Retrofit.Builder retrofit,
+      Timeline timeline) {
     this.name = name;
     this.waitingFrame = waitingFrame;
     this.client = client;
-    this.api = retrofit.client(client).build().create(Api.class);
+    this.timeline = timeline;
+    this.api = retrofit.callFactory(timeline.wrap(client)).build().create(Api.class);
+  }
+
+  /**
+   * When a storm's refresh returned its tokens, and the calls Retrofit handed to OkHttp after that.
+   *
+   * <p>Retrofit gives every call it sends, a first send or a retry, to its {@code callFactory};
+   * this one stamps each {@code newCall} that follows the refresh, leaving out the thread that
+   * enqueues the storm, whose calls are first sends. For retrofit-auth the last of them is the
+   * release of its last waiting call. The Authenticator way retries inside OkHttp, without a {@code
+   * newCall}. Thread-safe: a storm stamps it from every thread.
+   */
+  static final class Timeline {
+    private static final long UNSET = Long.MIN_VALUE;
+
+    private final AtomicLong refreshReturnedNanos = new AtomicLong(UNSET);
+    private final AtomicLong lastNewCallNanos = new AtomicLong(UNSET);
+    private final AtomicInteger newCallsAfterRefresh = new AtomicInteger();
+
+    /** The JVM's started-thread count at the latest such {@code newCall}. */
+    private final AtomicLong threadsStartedAtLastNewCall = new AtomicLong();
+
+    private volatile long threadsStartedAtRefresh;
+    private volatile Thread firstSends;
+
+    /** Starts a storm whose first sends are all made on {@code firstSends}. */
+    void reset(Thread firstSends) {
+      refreshReturnedNanos.set(UNSET);
+      lastNewCallNanos.set(UNSET);
+      newCallsAfterRefresh.set(0);
+      threadsStartedAtLastNewCall.set(0);
+      this.firstSends = firstSends;
+    }
+
+    /** Called by a refresh as it returns its tokens; only the storm's first refresh counts. */
+    void refreshReturned() {
+      long now = System.nanoTime();
+      if (refreshReturnedNanos.compareAndSet(UNSET, now)) {
+        threadsStartedAtRefresh = ManagementFactory.getThreadMXBean().getTotalStartedThreadCount();
+      }
+    }
+
+    boolean refreshed() {
+      return refreshReturnedNanos.get() != UNSET;
+    }
+
+    /** From the refresh returning to {@code nanos}, a {@link System#nanoTime()}. */
+    long sinceRefresh(long nanos) {
+      return nanos - refreshReturnedNanos.get();
+    }
+
+    /** From the refresh returning to the last call handed to OkHttp after it; -1 if none was. */
+    long releaseNanos() {
+      long last = lastNewCallNanos.get();
+      return last == UNSET || !refreshed() ? -1 : sinceRefresh(last);
+    }
+
+    int newCallsAfterRefresh() {
+      return newCallsAfterRefresh.get();
+    }
+
+    long threadsStartedAtRefresh() {
+      return threadsStartedAtRefresh;
+    }
+
+    /** Threads started from the refresh returning to the last call handed to OkHttp; -1 if none. */
+    long threadsStartedInRelease() {
+      long atLast = threadsStartedAtLastNewCall.get();
+      return atLast == 0 || !refreshed() ? -1 : atLast - threadsStartedAtRefresh;
+    }
+
+    Call.Factory wrap(OkHttpClient client) {
+      return request -> {
+        Call call = client.newCall(request);
+        if (refreshed() && Thread.currentThread() != firstSends) {
+          lastNewCallNanos.accumulateAndGet(System.nanoTime(), Math::max);
+          newCallsAfterRefresh.incrementAndGet();
+          // The count only grows, so the largest seen is the one at the last newCall.
+          threadsStartedAtLastNewCall.accumulateAndGet(
+              ManagementFactory.getThreadMXBean().getTotalStartedThreadCount(), Math::max);
+        }
+        return call;
+      };
+    }
   }
 
   abstract void signIn(String access, String refresh, long expiresAtMillis);
@@ -119,17 +218,39 @@ abstract class Contender implements AutoCloseable {
         int maxConcurrentRetries,
         AtomicLong offset,
         String name) {
-      this(server, maxRequests, manager(server, maxConcurrentRetries, offset), offset, name);
+      this(server, maxRequests, maxConcurrentRetries, offset, new Timeline(), name);
     }
 
     private RetrofitAuth(
-        StormServer server, int maxRequests, RefreshManager auth, AtomicLong offset, String name) {
+        StormServer server,
+        int maxRequests,
+        int maxConcurrentRetries,
+        AtomicLong offset,
+        Timeline timeline,
+        String name) {
+      this(
+          server,
+          maxRequests,
+          manager(server, maxConcurrentRetries, offset, timeline),
+          offset,
+          timeline,
+          name);
+    }
+
+    private RetrofitAuth(
+        StormServer server,
+        int maxRequests,
+        RefreshManager auth,
+        AtomicLong offset,
+        Timeline timeline,
+        String name) {
       super(
           name,
           // Where a thread parks until the refresh ends: a synchronous call, or the authenticator.
           "dev.retrofitauth.(AuthCall.BlockingWaiter|AuthAuthenticator.Latch).await",
           h2c(maxRequests).addInterceptor(auth.interceptor()).build(),
-          retrofit(server).addCallAdapterFactory(AuthCallAdapterFactory.create(auth)));
+          retrofit(server).addCallAdapterFactory(AuthCallAdapterFactory.create(auth)),
+          timeline);
       this.auth = auth;
       this.offset = offset;
     }
@@ -145,7 +266,7 @@ abstract class Contender implements AutoCloseable {
     }
 
     private static RefreshManager manager(
-        StormServer server, int maxConcurrentRetries, AtomicLong offset) {
+        StormServer server, int maxConcurrentRetries, AtomicLong offset, Timeline timeline) {
       OkHttpClient tokenClient = h2c(8).build();
       RefreshManager.Builder builder =
           RefreshManager.builder().clock(() -> System.currentTimeMillis() + offset.get());
@@ -157,8 +278,11 @@ abstract class Contender implements AutoCloseable {
           .refreshApi(
               current -> {
                 String[] pair = refresh(tokenClient, server, current.refreshToken());
-                return Tokens.of(
-                    pair[0], pair[1], System.currentTimeMillis() + offset.get() + 3_600_000);
+                Tokens tokens =
+                    Tokens.of(
+                        pair[0], pair[1], System.currentTimeMillis() + offset.get() + 3_600_000);
+                timeline.refreshReturned();
+                return tokens;
               })
           .build();
     }
@@ -229,7 +353,8 @@ abstract class Contender implements AutoCloseable {
           name,
           ".*TokenAuthenticator.authenticate",
           h2c(maxRequests).addInterceptor(holder).authenticator(holder).build(),
-          retrofit(server));
+          retrofit(server),
+          holder.timeline);
       this.holder = holder;
     }
 
@@ -243,6 +368,7 @@ abstract class Contender implements AutoCloseable {
     static final class Holder implements Interceptor, Authenticator {
       private final StormServer server;
       private final OkHttpClient tokenClient = h2c(8).build();
+      final Timeline timeline = new Timeline();
       volatile String access;
       volatile String refresh;
 
@@ -279,6 +405,7 @@ abstract class Contender implements AutoCloseable {
           String[] pair = refresh(holder.tokenClient, holder.server, holder.refresh);
           holder.access = pair[0];
           holder.refresh = pair[1];
+          holder.timeline.refreshReturned();
           return response
               .request()
               .newBuilder()

@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import retrofit2.Call;
 import retrofit2.Callback;
@@ -46,6 +47,26 @@ final class Storm {
      * When the token endpoint got the first refresh request, from the storm's start; -1 if none.
      */
     long firstRefreshMillis = -1;
+
+    /**
+     * From the first refresh returning its tokens to the last call handed to OkHttp after it (for
+     * retrofit-auth, the release of its last waiting call), in nanoseconds; -1 if none was.
+     */
+    long releaseNanos = -1;
+
+    /** Calls handed to OkHttp after the first refresh returned, other than first sends. */
+    int handedBack;
+
+    /**
+     * Threads started from the first refresh returning to the last call handed back; -1 if none.
+     */
+    long threadsStartedInRelease = -1;
+
+    /** From the first refresh returning its tokens to the last call completing; -1 if none. */
+    long completionNanos = -1;
+
+    /** Threads started from the first refresh returning to the last call completing; -1 if none. */
+    long threadsStartedAfterRefresh = -1;
   }
 
   /** How the token stands when the storm starts. */
@@ -54,7 +75,7 @@ final class Storm {
     EXPIRED,
     /** Expired, and the client knows it: its expiry has passed. */
     EXPIRY_KNOWN,
-    /** Still valid, and the client knows it expires in 45 s: a refresh ahead of the leeway. */
+    /** Still valid, and the client knows it expires in 40 s: a refresh ahead of the leeway. */
     EXPIRY_AHEAD
   }
 
@@ -106,7 +127,8 @@ final class Storm {
       long tenMinutes = TimeUnit.MINUTES.toMillis(10);
       server.scheduleExpiry("scheduled-access", onFirstRefresh);
       contender.signIn("scheduled-access", "refresh-0", System.currentTimeMillis() + tenMinutes);
-      contender.advanceClock(tenMinutes - TimeUnit.SECONDS.toMillis(45));
+      // A ten-minute token refreshes ahead from 48 s (up to 43.2 s) before expiry, waits from 24 s.
+      contender.advanceClock(tenMinutes - TimeUnit.SECONDS.toMillis(40));
     } else {
       server.expire(onFirstRefresh);
       contender.signIn(
@@ -121,6 +143,7 @@ final class Storm {
     AtomicInteger peakWaiting = new AtomicInteger();
     CountDownLatch done = new CountDownLatch(calls);
     AtomicInteger succeeded = new AtomicInteger();
+    AtomicLong lastDoneNanos = new AtomicLong();
     Thread sampler =
         new Thread(
             () -> {
@@ -147,6 +170,7 @@ final class Storm {
                   } catch (Exception ignored) {
                     // Counted as not succeeded.
                   }
+                  lastDoneNanos.accumulateAndGet(System.nanoTime(), Math::max);
                   done.countDown();
                 },
                 "storm-caller-" + i);
@@ -155,6 +179,8 @@ final class Storm {
       }
     }
     sampler.start();
+    // In an asynchronous storm this thread makes every first send; a synchronous one has none here.
+    contender.timeline.reset(Thread.currentThread());
     long startedBefore = threads.getTotalStartedThreadCount();
     long startNanos = System.nanoTime();
     if (sync) {
@@ -169,11 +195,13 @@ final class Storm {
                   @Override
                   public void onResponse(Call<String> call, Response<String> response) {
                     if ("ok".equals(response.body())) succeeded.incrementAndGet();
+                    lastDoneNanos.accumulateAndGet(System.nanoTime(), Math::max);
                     done.countDown();
                   }
 
                   @Override
                   public void onFailure(Call<String> call, Throwable t) {
+                    lastDoneNanos.accumulateAndGet(System.nanoTime(), Math::max);
                     done.countDown();
                   }
                 });
@@ -182,7 +210,8 @@ final class Storm {
     long enqueued = System.nanoTime() - startNanos;
     if (!done.await(5, TimeUnit.MINUTES)) throw new AssertionError(contender.name + " hung");
     long wall = System.nanoTime() - startNanos;
-    long started = threads.getTotalStartedThreadCount() - startedBefore;
+    long startedAtEnd = threads.getTotalStartedThreadCount();
+    long started = startedAtEnd - startedBefore;
     if (start == Start.EXPIRY_AHEAD) {
       // The refresh ahead runs in the background: on a busy machine every call can end, with the
       // still valid token, before it reaches the server. Count it once it has.
@@ -205,7 +234,7 @@ final class Storm {
             : (sync ? calls + " sync threads" : calls + " async")
                 + (start == Start.EXPIRY_KNOWN
                     ? ", expiry known"
-                    : start == Start.EXPIRY_AHEAD ? ", expiry 45 s ahead" : "");
+                    : start == Start.EXPIRY_AHEAD ? ", expiry 40 s ahead" : "");
     result.calls = calls;
     result.succeeded = succeeded.get();
     result.refreshes = server.refreshes.get();
@@ -221,6 +250,14 @@ final class Storm {
     long firstRefresh = server.firstRefreshNanos;
     if (firstRefresh != 0) {
       result.firstRefreshMillis = TimeUnit.NANOSECONDS.toMillis(firstRefresh - startNanos);
+    }
+    Contender.Timeline timeline = contender.timeline;
+    if (timeline.refreshed()) {
+      result.releaseNanos = timeline.releaseNanos();
+      result.handedBack = timeline.newCallsAfterRefresh();
+      result.threadsStartedInRelease = timeline.threadsStartedInRelease();
+      result.completionNanos = timeline.sinceRefresh(lastDoneNanos.get());
+      result.threadsStartedAfterRefresh = startedAtEnd - timeline.threadsStartedAtRefresh();
     }
     return result;
   }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.ToLongFunction;
 
 /**
  * A storm row of the performance issue's table: retrofit-auth (single flight) against the OkHttp
@@ -165,6 +166,72 @@ final class Versus {
         medianStarted(row.auth),
         medianStarted(row.authenticator));
     out.flush();
+  }
+
+  static void printReleaseHeader(PrintStream out) {
+    out.println(
+        "| storm | contender | ok, refreshes | refresh returned → last call handed to OkHttp (ms) |"
+            + " calls handed back | threads started in the release | refresh returned → last call"
+            + " done (ms) | threads started in the storm | threads started after the refresh |"
+            + " calls waiting at the peak |");
+    out.println("|---|---|---|---|---|---|---|---|---|---|");
+  }
+
+  /** Prints a cold row's time after the refresh, one line per contender. */
+  static void printRelease(PrintStream out, Row row) {
+    printRelease(out, row.label, row.auth, true);
+    printRelease(out, row.label, row.authenticator, false);
+    out.flush();
+  }
+
+  private static void printRelease(
+      PrintStream out, String label, List<Storm.Result> results, boolean release) {
+    Storm.Result first = results.get(0);
+    int ok = Integer.MAX_VALUE;
+    int refreshes = 0;
+    for (Storm.Result r : results) {
+      ok = Math.min(ok, r.succeeded);
+      refreshes = Math.max(refreshes, r.refreshes);
+    }
+    out.printf(
+        Locale.ROOT,
+        "| %s | %s | %d/%d, %d | %s | %s | %s | %s | %s | %s | %s |%n",
+        label,
+        first.contender,
+        ok,
+        first.calls,
+        refreshes,
+        release ? millis(results, r -> r.releaseNanos) : "—",
+        release ? spread(results, r -> r.handedBack) : "—",
+        release ? spread(results, r -> r.threadsStartedInRelease) : "—",
+        millis(results, r -> r.completionNanos),
+        spread(results, r -> r.threadsStarted),
+        spread(results, r -> r.threadsStartedAfterRefresh),
+        release ? spread(results, r -> r.peakWaiting) : "—");
+  }
+
+  /** {@code value} of each of {@code results}, sorted. */
+  private static long[] sorted(List<Storm.Result> results, ToLongFunction<Storm.Result> value) {
+    long[] values = new long[results.size()];
+    for (int i = 0; i < values.length; i++) values[i] = value.applyAsLong(results.get(i));
+    Arrays.sort(values);
+    return values;
+  }
+
+  private static String millis(List<Storm.Result> results, ToLongFunction<Storm.Result> nanos) {
+    long[] v = sorted(results, nanos);
+    return String.format(
+        Locale.ROOT, "%.2f (%.2f–%.2f)", median(v) / 1e6, v[0] / 1e6, v[v.length - 1] / 1e6);
+  }
+
+  private static String spread(List<Storm.Result> results, ToLongFunction<Storm.Result> value) {
+    long[] v = sorted(results, value);
+    return String.format(Locale.ROOT, "%.0f (%d–%d)", median(v), v[0], v[v.length - 1]);
+  }
+
+  private static double median(long[] sorted) {
+    int mid = sorted.length / 2;
+    return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2.0;
   }
 
   private static long medianStarted(List<Storm.Result> results) {

@@ -63,6 +63,27 @@ final class BenchmarksSmokeTest {
       }
     }
     assertTrue(output.contains("| 20 async, warm |"), output);
+    // Section 4's release rows: the times after the refresh are there and positive.
+    assertEquals(2, report.release.size(), output);
+    for (Versus.Row row : report.release) {
+      assertEquals(2, row.auth.size(), row.label + "\n" + output);
+      assertEquals(2, row.authenticator.size(), row.label + "\n" + output);
+      for (Storm.Result r : row.auth) {
+        assertEquals(r.calls, r.succeeded, row.label + " lost calls\n" + output);
+        assertEquals(1, r.refreshes, row.label + "\n" + output);
+        assertTrue(r.releaseNanos > 0, row.label + " release\n" + output);
+        assertTrue(r.handedBack > 0, row.label + " calls handed back\n" + output);
+        assertTrue(r.completionNanos >= r.releaseNanos, row.label + " completion\n" + output);
+        assertTrue(r.threadsStarted > 0, row.label + " threads\n" + output);
+        assertTrue(r.threadsStartedAfterRefresh >= 0, row.label + " threads\n" + output);
+      }
+      for (Storm.Result r : row.authenticator) {
+        assertEquals(r.calls, r.succeeded, row.label + " lost calls\n" + output);
+        assertTrue(r.completionNanos > 0, row.label + " completion\n" + output);
+        assertTrue(r.threadsStarted > 0, row.label + " threads\n" + output);
+      }
+    }
+    assertTrue(output.contains("| 40 async, cold | retrofit-auth (single flight) |"), output);
     // Section 7: two lifetimes x three contenders; retrofit-auth keeps every call from waiting.
     assertEquals(6, report.expiry.size(), output);
     for (ExpiryStream.Result r : report.expiry) {
