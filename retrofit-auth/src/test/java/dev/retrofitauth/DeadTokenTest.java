@@ -154,7 +154,7 @@ final class DeadTokenTest {
     fixture.auth.signIn(Tokens.of("old", "r1", now.get() + 600_000));
     Api api = fixture.create(Api.class);
 
-    now.addAndGet(600_000 - 45_000);
+    now.addAndGet(600_000 - 40_000); // Inside the refresh-ahead window (48 s to 24 s before).
     assertEquals(200, api.me().execute().code());
     Await.until("failed", () -> fixture.auth.stats().refreshesFailed() == 1);
     assertEquals(200, api.me().execute().code()); // In the backoff: no second refresh.
