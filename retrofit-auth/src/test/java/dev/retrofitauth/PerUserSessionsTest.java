@@ -33,25 +33,6 @@ import retrofit2.http.Tag;
  * {@code sub}.
  */
 final class PerUserSessionsTest {
-  /** The key: a user of the server. */
-  static final class UserId {
-    final String value;
-
-    UserId(String value) {
-      this.value = value;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof UserId && ((UserId) o).value.equals(value);
-    }
-
-    @Override
-    public int hashCode() {
-      return value.hashCode();
-    }
-  }
-
   interface Inbox {
     @Credential("user")
     @GET("users/{id}/inbox")

@@ -27,25 +27,6 @@ import retrofit2.http.Tag;
 
 /** Which session's token each call of a {@link SessionRegistry} carries, and the errors. */
 final class SessionRoutingTest {
-  /** A user of the server: the key of the "user" credential. */
-  static final class UserId {
-    final String value;
-
-    UserId(String value) {
-      this.value = value;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof UserId && ((UserId) o).value.equals(value);
-    }
-
-    @Override
-    public int hashCode() {
-      return value.hashCode();
-    }
-  }
-
   interface Api {
     @GET("app")
     Call<String> app();
