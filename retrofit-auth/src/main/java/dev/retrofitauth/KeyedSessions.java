@@ -250,11 +250,11 @@ public final class KeyedSessions<K> {
         SessionEntry created = new SessionEntry(key, now);
         synchronized (created) { // Whoever finds it waits in manager() until it is built.
           entry = live.putIfAbsent(key, created);
-          if (entry == null) {
-            build(created);
-            afterCreate();
-            return created;
-          }
+          if (entry == null) build(created);
+        }
+        if (entry == null) {
+          afterCreate(); // Outside the entry's lock: its key's callers need not wait for it.
+          return created;
         }
       }
       if (!entry.tryPin(now)) continue; // Evicted just now: build it again.
@@ -279,7 +279,8 @@ public final class KeyedSessions<K> {
       manager = builder.build(edge.policies);
     } catch (RuntimeException | Error e) {
       created.failed(e);
-      live.remove(created.key, created);
+      live.remove(created.key, created); // The next call of this key tries again.
+      if (e instanceof Error) throw (Error) e;
       throw factoryFailed(created.key, e);
     }
     created.built(manager);
