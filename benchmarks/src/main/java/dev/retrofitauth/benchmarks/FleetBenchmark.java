@@ -1,9 +1,13 @@
 package dev.retrofitauth.benchmarks;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.retrofitauth.TokenStore;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.fleet.Fleet;
 import dev.retrofitauth.fleet.FleetServer;
+import dev.retrofitauth.jdbc.FleetJdbcStore;
+import dev.retrofitauth.jdbc.JdbcTokenStore;
+import dev.retrofitauth.jdbc.TestPostgres;
 import dev.retrofitauth.redis.FleetRedisStore;
 import dev.retrofitauth.redis.RedisTokenStore;
 import dev.retrofitauth.redis.TestRedis;
@@ -26,9 +30,12 @@ import java.util.Locale;
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar dev.retrofitauth.benchmarks.FleetBenchmark        # a file
  * java -cp benchmarks/target/benchmarks.jar dev.retrofitauth.benchmarks.FleetBenchmark redis  # Redis
+ * java -cp benchmarks/target/benchmarks.jar dev.retrofitauth.benchmarks.FleetBenchmark postgres
  * </pre>
  *
- * <p>With {@code redis} it starts a redis-server of its own (the one the Redis module's tests use).
+ * <p>With {@code redis} it starts a redis-server of its own (the one the Redis module's tests use);
+ * with {@code postgres}, a PostgreSQL of its own (the one the SQL module's tests use), which each
+ * worker reaches through a HikariCP pool.
  */
 public final class FleetBenchmark {
   public static void main(String[] args) throws Exception {
@@ -36,10 +43,17 @@ public final class FleetBenchmark {
     int calls = 200;
     int expiries = 20;
     Path directory = Files.createTempDirectory("fleet");
-    boolean redis = args.length > 0 && args[0].equals("redis");
+    String kind = args.length > 0 ? args[0] : "file";
+    boolean redis = kind.equals("redis");
     TestRedis server = redis ? TestRedis.start() : null;
+    TestPostgres postgres = kind.equals("postgres") ? TestPostgres.start() : null;
     String store;
-    if (server != null) {
+    if (postgres != null) {
+      store = FleetJdbcStore.spec(postgres, "fleet", 10_000);
+      try (HikariDataSource pool = postgres.pool(1)) {
+        JdbcTokenStore.builder(pool).createTableIfMissing().key("fleet").build().save(first());
+      }
+    } else if (server != null) {
       store = "class:" + FleetRedisStore.class.getName() + ":" + server.port + ",fleet,10000";
       RedisClient client = RedisClient.create(RedisURI.create("127.0.0.1", server.port));
       try (StatefulRedisConnection<String, String> connection = client.connect()) {
@@ -82,6 +96,7 @@ public final class FleetBenchmark {
       reused = tokenServer.reusedRefreshTokens();
     } finally {
       if (server != null) server.close();
+      if (postgres != null) postgres.close();
     }
     System.out.printf(
         Locale.ROOT,
@@ -93,7 +108,7 @@ public final class FleetBenchmark {
         processes,
         calls,
         expiries,
-        redis ? "Redis" : "file",
+        redis ? "Redis" : postgres != null ? "PostgreSQL" : "file",
         refreshesPerExpiry,
         reused,
         failed,

@@ -2,11 +2,11 @@ package dev.retrofitauth.redis;
 
 import dev.retrofitauth.SharedTokenStore;
 import dev.retrofitauth.Tokens;
+import dev.retrofitauth.internal.SharedLeases;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import java.io.IOException;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
@@ -46,9 +46,6 @@ final class RedisLease implements SharedTokenStore.Lease {
           + "end\n"
           + "return redis.call('HINCRBY', KEYS[1], 'version', 1)";
 
-  // One daemon thread for every store's renewals; it only sends commands, never waits for them.
-  private static final ScheduledThreadPoolExecutor RENEWALS = newRenewals();
-
   private final RedisTokenStore store;
   private final String id;
   private final long takenAtNanos = System.nanoTime();
@@ -62,24 +59,8 @@ final class RedisLease implements SharedTokenStore.Lease {
   RedisLease(RedisTokenStore store, String id) {
     this.store = store;
     this.id = id;
-    long period = Math.max(1, store.leaseTtlMillis / 3);
-    this.renewal =
-        RENEWALS.scheduleWithFixedDelay(this::renew, period, period, TimeUnit.MILLISECONDS);
-  }
-
-  private static ScheduledThreadPoolExecutor newRenewals() {
-    ScheduledThreadPoolExecutor executor =
-        new ScheduledThreadPoolExecutor(
-            1,
-            runnable -> {
-              Thread thread = new Thread(runnable, "retrofit-auth-redis lease renewal");
-              thread.setDaemon(true);
-              return thread;
-            });
-    executor.setRemoveOnCancelPolicy(true);
-    executor.setKeepAliveTime(10, TimeUnit.SECONDS);
-    executor.allowCoreThreadTimeOut(true);
-    return executor;
+    // On the shared renewal thread, which only sends the command and never waits for it.
+    this.renewal = SharedLeases.renewEveryThirdOf(store.leaseTtlMillis, this::renew);
   }
 
   private void renew() {

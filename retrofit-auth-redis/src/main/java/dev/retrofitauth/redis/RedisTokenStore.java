@@ -2,6 +2,7 @@ package dev.retrofitauth.redis;
 
 import dev.retrofitauth.SharedTokenStore;
 import dev.retrofitauth.Tokens;
+import dev.retrofitauth.internal.SharedLeases;
 import dev.retrofitauth.internal.TokenCodec;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.ScriptOutputType;
@@ -14,7 +15,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.crypto.SecretKey;
 import org.jspecify.annotations.Nullable;
@@ -76,8 +76,6 @@ public final class RedisTokenStore implements SharedTokenStore {
   private static final int MAX_PREFIX_LENGTH = MAX_KEY_LENGTH - 3;
   private static final char[] HEX = "0123456789ABCDEF".toCharArray();
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static final long MIN_BACKOFF_MILLIS = 2;
-  private static final long MAX_BACKOFF_MILLIS = 20;
 
   // KEYS[1] = the hash. Returns the new version.
   private static final String SAVE =
@@ -172,45 +170,26 @@ public final class RedisTokenStore implements SharedTokenStore {
    */
   @Override
   public Lease lease(long timeoutMillis) throws IOException {
-    if (timeoutMillis < 0)
-      throw new IllegalArgumentException("timeoutMillis < 0: " + timeoutMillis);
     String id = newLeaseId();
     String what = "taking the lease " + leaseKey;
-    long start = System.nanoTime();
-    long backoff = MIN_BACKOFF_MILLIS;
-    while (true) {
-      String ok;
-      try {
-        ok =
-            redis.call(
-                what, redis -> redis.set(leaseKey, id, SetArgs.Builder.nx().px(leaseTtlMillis)));
-      } catch (IOException e) {
-        // A hung Redis may still run the SET once it answers again, and hold a lease no one
-        // has. Queued behind it on the same connection, this deletes that lease right after.
-        RedisLease.releaseLater(this, id);
-        throw e;
-      }
-      if ("OK".equals(ok)) return new RedisLease(this, id);
-      long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-      if (waited >= timeoutMillis) {
-        throw new InterruptedIOException(
-            what + ": another process held it for all of the " + timeoutMillis + " ms timeout");
-      }
-      // Jitter, so that waiting processes do not try in lockstep.
-      long pause =
-          Math.min(
-              ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1),
-              timeoutMillis - waited);
-      try {
-        Thread.sleep(pause);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        InterruptedIOException interrupted = new InterruptedIOException(what + ": interrupted");
-        interrupted.initCause(e);
-        throw interrupted;
-      }
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
-    }
+    return SharedLeases.poll(
+        what,
+        timeoutMillis,
+        () -> {
+          String ok;
+          try {
+            ok =
+                redis.call(
+                    what,
+                    redis -> redis.set(leaseKey, id, SetArgs.Builder.nx().px(leaseTtlMillis)));
+          } catch (IOException e) {
+            // A hung Redis may still run the SET once it answers again, and hold a lease no one
+            // has. Queued behind it on the same connection, this deletes that lease right after.
+            RedisLease.releaseLater(this, id);
+            throw e;
+          }
+          return "OK".equals(ok) ? new RedisLease(this, id) : null;
+        });
   }
 
   private static String newLeaseId() {

@@ -1,5 +1,7 @@
 package dev.retrofitauth.fleet;
 
+import static dev.retrofitauth.fleet.FleetScenarios.assertAllSucceeded;
+import static dev.retrofitauth.fleet.FleetScenarios.assertOneLeasePerProcessAndOneSave;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -82,38 +84,7 @@ class FleetFileTest {
   @Test
   void eightProcessesStartingAtOnceFetchOneMachineToken() throws Exception {
     File file = directory.resolve("tokens.json").toFile();
-    try (FleetServer server = new FleetServer("none", "none");
-        Fleet fleet =
-            new Fleet(
-                8,
-                directory.toFile(),
-                server.url("/").toString(),
-                "file:" + file,
-                "50",
-                "source")) {
-      assertAllSucceeded(fleet.round(), 8, 50);
-      assertEquals(1, server.clientCredentialsGrants());
-    }
-  }
-
-  /** The single flight stays in front: a process asks for the lease once per expiry. */
-  static void assertOneLeasePerProcessAndOneSave(List<Fleet.Round> rounds) {
-    int saves = 0;
-    for (Fleet.Round round : rounds) {
-      assertEquals(1, round.leaseWaitMicros.size(), round.worker + "'s leases");
-      saves += round.windowMicros.size();
-    }
-    assertEquals(1, saves, "refreshes saved across the fleet");
-  }
-
-  static void assertAllSucceeded(List<Fleet.Round> rounds, int workers, int calls) {
-    assertEquals(workers, rounds.size());
-    for (Fleet.Round round : rounds) {
-      assertEquals(
-          calls,
-          round.succeeded,
-          round.worker + " failed " + round.failed + ": " + round.firstFailure);
-    }
+    FleetScenarios.startAtOnceAndFetchOneMachineToken(directory.toFile(), "file:" + file);
   }
 
   private static Tokens withoutExpiry(Tokens tokens) {

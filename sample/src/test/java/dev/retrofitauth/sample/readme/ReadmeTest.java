@@ -39,6 +39,11 @@ final class ReadmeTest {
       MODULE.resolve(
           "../retrofit-auth-redis/src/test/java/dev/retrofitauth/redis/ReadmeSnippets.java");
 
+  /** The SQL store's snippets compile in its module: the sample does not depend on it. */
+  private static final Path JDBC_SNIPPETS =
+      MODULE.resolve(
+          "../retrofit-auth-jdbc/src/test/java/dev/retrofitauth/jdbc/ReadmeSnippets.java");
+
   private static final Path KOTLIN_SNIPPETS =
       MODULE.resolve("src/test/kotlin/dev/retrofitauth/sample/readme/ReadmeSnippets.kt");
 
@@ -150,6 +155,7 @@ final class ReadmeTest {
     snippets.addAll(snippets("java", QUICKSTART));
     snippets.addAll(snippets("java", TOKEN_JSON));
     snippets.addAll(snippets("java", REDIS_SNIPPETS));
+    snippets.addAll(snippets("java", JDBC_SNIPPETS));
     snippets.addAll(snippets("kotlin", KOTLIN_SNIPPETS));
     return snippets;
   }
