@@ -19,6 +19,10 @@ final class Listeners {
     fire(AuthListener::onSignedIn);
   }
 
+  void refreshStarted() {
+    fire(AuthListener::onRefreshStarted);
+  }
+
   void refreshed() {
     fire(AuthListener::onRefreshed);
   }

@@ -423,6 +423,7 @@ final class SingleFlight implements Engine {
    * longer than that.
    */
   private void launch(Flight started) {
+    listeners.refreshStarted();
     if (timeoutMillis > 0L) {
       IOException timedOut =
           new InterruptedIOException("token refresh timed out after " + timeoutMillis + " ms");
