@@ -55,9 +55,9 @@ public abstract class AuthListener {
   public void onSignedIn() {}
 
   /**
-   * A refresh started: one per refresh, however many calls wait for it, before the event that
-   * tells how it ended ({@link #onRefreshed()}, {@link #onRefreshFailed}, {@link #onSignedOut});
-   * a refresh that ran out of time is told failed first, and may still end later. For a progress
+   * A refresh started: one per refresh, however many calls wait for it, before the event that tells
+   * how it ended ({@link #onRefreshed()}, {@link #onRefreshFailed}, {@link #onSignedOut}); a
+   * refresh that ran out of time is told failed first, and may still end later. For a progress
    * indicator, or a state such as "refreshing".
    */
   public void onRefreshStarted() {}

@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * A fleet of worker processes on one shared store, against a token server that rotates refresh
@@ -38,7 +40,11 @@ import java.util.Locale;
  * worker reaches through a HikariCP pool.
  */
 public final class FleetBenchmark {
+  // Held, so that the level stays: HikariCP logs its pool's start and stop at INFO.
+  private static final Logger HIKARI = Logger.getLogger("com.zaxxer.hikari");
+
   public static void main(String[] args) throws Exception {
+    HIKARI.setLevel(Level.WARNING);
     int processes = 8;
     int calls = 200;
     int expiries = 20;

@@ -145,6 +145,7 @@ public final class Sample {
     serviceToken();
     dpop();
     twoCredentials();
+    KotlinStep.run(out, server, this::check);
     out.println();
     if (failures == 0) {
       out.println("All steps behaved as expected.");

@@ -1,7 +1,20 @@
 package dev.retrofitauth.sample.readme
 
 import dev.retrofitauth.RefreshApi
+import dev.retrofitauth.RefreshManager
+import dev.retrofitauth.SessionRegistry
+import dev.retrofitauth.TokenStore
 import dev.retrofitauth.Tokens
+import dev.retrofitauth.kotlin.AuthState
+import dev.retrofitauth.kotlin.authState
+import dev.retrofitauth.kotlin.awaitRefreshNow
+import dev.retrofitauth.kotlin.refreshManager
+import dev.retrofitauth.kotlin.sessionRegistry
+import java.io.File
+import java.io.IOException
+import kotlin.time.Duration.Companion.seconds
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import retrofit2.Response
 import retrofit2.http.Field
@@ -32,6 +45,64 @@ fun suspendRefreshApi(tokenService: TokenService): RefreshApi {
   }
   // readme:end
   return refreshApi
+}
+
+fun showSignIn() {}
+
+fun showProgress() {}
+
+fun showContent() {}
+
+fun showOffline(@Suppress("UNUSED_PARAMETER") cause: IOException) {}
+
+fun kotlinFirst(
+  tokenService: TokenService,
+  filesDir: File,
+  scope: CoroutineScope,
+): RefreshManager {
+  // readme:begin kotlin-dsl
+  val auth = refreshManager {
+    tokenStore(TokenStore.file(File(filesDir, "tokens.json")))
+    refreshTokens { current -> tokenService.refresh(current.refreshToken()!!).toTokens() } // suspend
+    refreshTimeout(30.seconds)
+  }
+
+  scope.launch { // lifecycleScope, viewModelScope
+    auth.authState.collect { state ->
+      when (state) {
+        is AuthState.SignedOut -> showSignIn()
+        AuthState.Refreshing -> showProgress()
+        AuthState.Valid -> showContent()
+        is AuthState.Failed -> showOffline(state.cause)
+      }
+    }
+  }
+  // readme:end
+  return auth
+}
+
+class UserId(val value: String)
+
+fun kotlinRegistry(tokenService: TokenService, userStores: (String) -> TokenStore): SessionRegistry {
+  // readme:begin kotlin-registry
+  val sessions = sessionRegistry {
+    keyed<UserId>("user") { userId ->
+      tokenStore(userStores(userId.value))
+      refreshTokens { current -> tokenService.refresh(current.refreshToken()!!).toTokens() }
+    }
+    credential("partner") { fetchTokens { partnerTokens() } }
+  }
+  // readme:end
+  return sessions
+}
+
+suspend fun partnerTokens(): Tokens = Tokens.of("partner")
+
+suspend fun refreshOnDemand(auth: RefreshManager): Tokens {
+  // readme:begin kotlin-await-refresh
+  val tokens = auth.awaitRefreshNow() // suspends; cancelling the caller does not cancel the refresh
+  // readme:end
+  return tokens
 }
 
 object SuspendApi {
