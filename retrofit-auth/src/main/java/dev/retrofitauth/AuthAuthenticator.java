@@ -20,11 +20,14 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
   private final Engine engine;
   private final Unauthorized unauthorized;
   private final MethodPolicy.Cache policies;
+  private final boolean hasDpopKey;
 
-  AuthAuthenticator(Engine engine, Unauthorized unauthorized, MethodPolicy.Cache policies) {
+  AuthAuthenticator(
+      Engine engine, Unauthorized unauthorized, MethodPolicy.Cache policies, boolean hasDpopKey) {
     this.engine = engine;
     this.unauthorized = unauthorized;
     this.policies = policies;
+    this.hasDpopKey = hasDpopKey;
   }
 
   @Override
@@ -45,6 +48,7 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
     if (!waiter.await()) return null;
     String header = engine.header();
     if (header == null) return null;
+    AuthInterceptor.checkProvable(header, hasDpopKey);
     engine.countRetry();
     return sent.newBuilder().header(RequestTags.AUTHORIZATION, header).build();
   }

@@ -204,7 +204,21 @@ final class AuthInterceptor implements Interceptor, AuthComponent {
       // Sent as it is, it would work until the token expires, then get bare 401s for ever.
       throw new IOException(notWrapped(invocation, policy));
     }
+    checkProvable(header, dpop != null);
     return header;
+  }
+
+  /**
+   * Fails a call whose token is DPoP-bound when the manager has no DPoP key: sent without a proof,
+   * it can only get a 401, and a refresh cannot help.
+   */
+  static void checkProvable(String header, boolean hasKey) throws IOException {
+    if (!hasKey && header.startsWith(Tokens.DPOP + " ")) {
+      throw new IOException(
+          "the access token is DPoP-bound (token type DPoP), and this manager has no DPoP key to"
+              + " prove it with, so the request was not sent: build the manager with"
+              + " RefreshManager.Builder.dpop(...) and the key the token is bound to");
+    }
   }
 
   /** True if the service method returns an RxJava type, whose factories never delegate. */

@@ -1,6 +1,7 @@
 package dev.retrofitauth;
 
 import dev.retrofitauth.internal.Internal;
+import dev.retrofitauth.internal.UsesDPoP;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,7 +64,8 @@ public final class RefreshManager {
     this.interceptor =
         new AuthInterceptor(singleFlight, policies, origins, builder.dpop, builder.refreshRule);
     this.networkInterceptor = new DPoPNetworkInterceptor(builder.dpop, origins);
-    this.authenticator = new AuthAuthenticator(singleFlight, unauthorized, policies);
+    this.authenticator =
+        new AuthAuthenticator(singleFlight, unauthorized, policies, builder.dpop != null);
     singleFlight.restore();
   }
 
@@ -427,6 +429,11 @@ public final class RefreshManager {
      * proofs. A 401 that asks for a new {@code DPoP-Nonce} is sent again once with it; that is not
      * a refresh. A 401 with {@code invalid_dpop_proof} is not refreshed: a new token cannot fix a
      * proof. Proofs' {@code iat} follows the servers' {@code Date} when the local clock is off.
+     *
+     * <p>One DPoP serves the manager and the library's {@code OAuth2RefreshApi} or {@code
+     * OAuth2TokenSource}: give it to the helper's {@code dpop(...)} and the manager takes it from
+     * there, or to both. {@link #build()} refuses a helper with another key, or with none when the
+     * manager has one.
      */
     public Builder dpop(DPoP dpop) {
       this.dpop = Objects.requireNonNull(dpop, "dpop == null");
@@ -655,11 +662,42 @@ public final class RefreshManager {
             "refreshApi and tokenSource exclude each other: a session that is signed in to"
                 + " refreshes with a RefreshApi, machine tokens come from a TokenSource");
       }
+      Object grant = refreshApi != null ? refreshApi : tokenSource;
+      if (grant instanceof UsesDPoP) dpop = oneDpop(dpop, ((UsesDPoP) grant).dpop(), grant);
       if (!queueMode
           && (maxConcurrentRetries != Integer.MAX_VALUE || maxQueuedCalls != Integer.MAX_VALUE)) {
         throw new IllegalStateException(
             "maxConcurrentRetries and maxQueuedCalls apply to queue mode: call queueMode(true)");
       }
+    }
+
+    /**
+     * One DPoP key for the manager, which binds its tokens and proves them to APIs, and for the
+     * library's helper that gets its tokens: the helper's if only it has one.
+     */
+    private static @Nullable DPoP oneDpop(
+        @Nullable DPoP manager, @Nullable DPoP helper, Object grant) {
+      String name = grant.getClass().getSimpleName();
+      if (manager == null || manager == helper) return helper;
+      if (helper == null) {
+        throw new IllegalStateException(
+            "the manager has a DPoP key, and its "
+                + name
+                + " sends token requests without DPoP proofs, so the server would not bind the"
+                + " tokens to the key: give the DPoP to the helper's dpop(...) instead (the"
+                + " manager takes it from there), or to both");
+      }
+      if (!manager.thumbprint().equals(helper.thumbprint())) {
+        throw new IllegalStateException(
+            "the manager's DPoP key (jkt "
+                + manager.thumbprint()
+                + ") is not the one its "
+                + name
+                + " proves token requests with (jkt "
+                + helper.thumbprint()
+                + "): tokens bound to one key cannot be proved with the other; use one DPoP");
+      }
+      return manager;
     }
 
     /** Builds a session of a {@link SessionRegistry}, which shares one cache of method rules. */

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.ProviderException;
 import java.security.SecureRandom;
@@ -12,6 +13,8 @@ import java.security.Signature;
 import java.security.interfaces.ECKey;
 import java.security.interfaces.RSAKey;
 import java.security.spec.ECParameterSpec;
+import java.security.spec.MGF1ParameterSpec;
+import java.security.spec.PSSParameterSpec;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -20,9 +23,10 @@ import okio.ByteString;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Signs JWTs in the JWS compact serialization (RFC 7515) with the JCA only: RS256 with an RSA key,
- * ES256 with an EC P-256 key (RFC 7518 §3.3, §3.4). It knows nothing about OAuth: callers give it a
- * header and claims, which is what client assertions, JWT bearer grants and DPoP proofs all need.
+ * Signs JWTs in the JWS compact serialization (RFC 7515) with the JCA only: RS256 or PS256 with an
+ * RSA key, ES256 with an EC P-256 key, ES384 with an EC P-384 key (RFC 7518 §3.3 to §3.5). It knows
+ * nothing about OAuth: callers give it a header and claims, which is what client assertions, JWT
+ * bearer grants and DPoP proofs all need.
  *
  * <p>Immutable and thread-safe: each signature gets its own {@link Signature}. {@link #toString()}
  * names the algorithm and the key id, never key material.
@@ -42,8 +46,11 @@ public final class JwsSigner {
   private static final BigInteger P256_ORDER =
       new BigInteger("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16);
 
-  /** Length in bytes of one of ES256's two integers, R and S, in the JOSE form. */
-  private static final int ES256_PART_LENGTH = 32;
+  /** The order of the P-384 curve's base point (SEC 2, secp384r1). */
+  private static final BigInteger P384_ORDER =
+      new BigInteger(
+          "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
+          16);
 
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -58,10 +65,21 @@ public final class JwsSigner {
    * @throws IllegalArgumentException for any other key, or an RSA key shorter than 2048 bits.
    */
   public JwsSigner(PrivateKey key, @Nullable String keyId) {
+    this(key, keyId, null);
+  }
+
+  /**
+   * Returns a signer for {@code key} with {@code algorithm}: {@code RS256} or {@code PS256} for an
+   * RSA key of 2048 bits or more, {@code ES256} for an EC key on P-256, {@code ES384} for one on
+   * P-384; null picks RS256 or ES256 by the key.
+   *
+   * @throws IllegalArgumentException for another algorithm, or a key that does not fit it.
+   */
+  public JwsSigner(PrivateKey key, @Nullable String keyId, @Nullable String algorithm) {
     this.key = Objects.requireNonNull(key, "key == null");
     this.rawSigner = null;
     this.keyId = keyId;
-    this.algorithm = algorithmFor(key);
+    this.algorithm = algorithm != null ? checkFits(algorithm, key) : algorithmFor(key);
   }
 
   /** Returns a signer that hands the signing input to {@code rawSigner}, for {@code algorithm}. */
@@ -99,7 +117,53 @@ public final class JwsSigner {
         "unsupported key algorithm: " + key.getAlgorithm() + " (use an RSA or EC P-256 key)");
   }
 
-  /** {@code RS256} or {@code ES256}. */
+  private static String checkFits(String algorithm, PrivateKey key) {
+    boolean rsa = key instanceof RSAKey || "RSA".equals(key.getAlgorithm());
+    boolean ec = key instanceof ECKey || "EC".equals(key.getAlgorithm());
+    switch (algorithm) {
+      case "RS256":
+      case "PS256":
+        if (!rsa) throw wrongKey(algorithm, "an RSA key", key);
+        checkRsaLength(algorithm, key);
+        return algorithm;
+      case "ES256":
+        if (!ec) throw wrongKey(algorithm, "an EC key on P-256", key);
+        checkCurve(algorithm, key, P256_ORDER, "P-256 (secp256r1)");
+        return algorithm;
+      case "ES384":
+        if (!ec) throw wrongKey(algorithm, "an EC key on P-384", key);
+        checkCurve(algorithm, key, P384_ORDER, "P-384 (secp384r1)");
+        return algorithm;
+      default:
+        throw new IllegalArgumentException(
+            "unsupported JWS algorithm: " + algorithm + " (use RS256, PS256, ES256 or ES384)");
+    }
+  }
+
+  private static IllegalArgumentException wrongKey(String algorithm, String needs, PrivateKey key) {
+    return new IllegalArgumentException(
+        algorithm + " needs " + needs + ", and this key is " + key.getAlgorithm());
+  }
+
+  private static void checkRsaLength(String algorithm, PrivateKey key) {
+    if (key instanceof RSAKey) {
+      int bits = ((RSAKey) key).getModulus().bitLength();
+      if (bits < 2048) {
+        throw new IllegalArgumentException(
+            algorithm + " needs an RSA key of 2048 bits or more: " + bits);
+      }
+    }
+  }
+
+  private static void checkCurve(String algorithm, PrivateKey key, BigInteger order, String name) {
+    ECParameterSpec params = key instanceof ECKey ? ((ECKey) key).getParams() : null;
+    if (params != null && !order.equals(params.getOrder())) {
+      throw new IllegalArgumentException(
+          algorithm + " needs an EC key on the " + name + " curve: this key is on another curve");
+    }
+  }
+
+  /** {@code RS256}, {@code PS256}, {@code ES256} or {@code ES384}. */
   public String algorithm() {
     return algorithm;
   }
@@ -124,14 +188,26 @@ public final class JwsSigner {
     } else {
       signature = jcaSign(signingInput);
     }
-    if (algorithm.equals("ES256")) signature = derToJose(signature, ES256_PART_LENGTH);
+    if (algorithm.equals("ES256")) signature = derToJose(signature, 32);
+    if (algorithm.equals("ES384")) signature = derToJose(signature, 48);
     return signingInput + "." + base64Url(ByteString.of(signature));
   }
 
   private byte[] jcaSign(String signingInput) throws IOException {
     try {
-      Signature signer =
-          Signature.getInstance(algorithm.equals("RS256") ? "SHA256withRSA" : "SHA256withECDSA");
+      Signature signer;
+      switch (algorithm) {
+        case "RS256":
+          signer = Signature.getInstance("SHA256withRSA");
+          break;
+        case "PS256":
+          return pssSign(signingInput);
+        case "ES384":
+          signer = Signature.getInstance("SHA384withECDSA");
+          break;
+        default:
+          signer = Signature.getInstance("SHA256withECDSA");
+      }
       signer.initSign(key);
       signer.update(signingInput.getBytes(StandardCharsets.US_ASCII));
       return signer.sign();
@@ -141,6 +217,25 @@ public final class JwsSigner {
       throw new IOException(
           "could not sign a JWT with " + algorithm + " (" + e.getClass().getSimpleName() + ")", e);
     }
+  }
+
+  /**
+   * PS256 (RFC 7518 §3.5): SHA-256, MGF1 with SHA-256, a 32-byte salt. The JDK (11, and 8u261 on)
+   * calls it RSASSA-PSS with parameters; Android (API 23 on) and Bouncy Castle call it
+   * SHA256withRSA/PSS, whose defaults are those.
+   */
+  private byte[] pssSign(String signingInput) throws GeneralSecurityException {
+    Signature signer;
+    try {
+      signer = Signature.getInstance("RSASSA-PSS");
+      signer.initSign(key);
+      signer.setParameter(new PSSParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, 32, 1));
+    } catch (NoSuchAlgorithmException e) {
+      signer = Signature.getInstance("SHA256withRSA/PSS");
+      signer.initSign(key);
+    }
+    signer.update(signingInput.getBytes(StandardCharsets.US_ASCII));
+    return signer.sign();
   }
 
   /** Returns a new random JWT id: 16 bytes from {@link SecureRandom}, base64url-encoded. */

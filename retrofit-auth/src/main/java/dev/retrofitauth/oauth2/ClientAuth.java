@@ -33,6 +33,7 @@ final class ClientAuth {
   private final @Nullable String clientSecret;
   private final @Nullable JwsSigner signer;
   private final @Nullable ClientAuthentication configured;
+  private final @Nullable String audience;
   private final Clock clock;
 
   /**
@@ -44,11 +45,13 @@ final class ClientAuth {
       @Nullable String clientSecret,
       @Nullable JwsSigner signer,
       @Nullable ClientAuthentication configured,
+      @Nullable String audience,
       Clock clock) {
     this.clientId = clientId;
     this.clientSecret = clientSecret;
     this.signer = signer;
     this.configured = configured;
+    this.audience = audience;
     this.clock = clock;
   }
 
@@ -72,15 +75,22 @@ final class ClientAuth {
     return ClientAuthentication.CLIENT_SECRET_BASIC;
   }
 
+  /** True if a request would carry a client assertion whose audience is not configured. */
+  boolean needsAudience(@Nullable Set<String> serverSupported) {
+    return audience == null && method(serverSupported) == ClientAuthentication.PRIVATE_KEY_JWT;
+  }
+
   /**
-   * Adds the client's authentication to a request for {@code endpoint}: a header, or form fields.
+   * Adds the client's authentication to a request: a header, or form fields. A client assertion's
+   * {@code aud} is the configured audience, or else {@code tokenEndpoint}, whatever endpoint the
+   * request goes to.
    *
    * @throws IOException if the client assertion could not be signed.
    */
   void apply(
       Request.Builder request,
       FormBody.Builder form,
-      HttpUrl endpoint,
+      @Nullable HttpUrl tokenEndpoint,
       @Nullable Set<String> serverSupported)
       throws IOException {
     switch (method(serverSupported)) {
@@ -97,7 +107,7 @@ final class ClientAuth {
       case PRIVATE_KEY_JWT:
         form.add("client_id", clientId)
             .add("client_assertion_type", CLIENT_ASSERTION_TYPE)
-            .add("client_assertion", clientAssertion(endpoint));
+            .add("client_assertion", clientAssertion(tokenEndpoint));
         break;
       case NONE:
         form.add("client_id", clientId);
@@ -107,15 +117,20 @@ final class ClientAuth {
 
   /**
    * Returns a client assertion (RFC 7523 §3): {@code iss} and {@code sub} are the client id, {@code
-   * aud} is the endpoint it is sent to, it expires {@link #ASSERTION_LIFETIME_MILLIS} after {@code
-   * iat}, and its {@code jti} is new, so a server that remembers them refuses a replay.
+   * aud} identifies the authorization server (the configured audience, or else its token endpoint,
+   * for every endpoint the assertion goes to: Keycloak refuses any other), it expires {@link
+   * #ASSERTION_LIFETIME_MILLIS} after {@code iat}, and its {@code jti} is new, so a server that
+   * remembers them refuses a replay.
    */
-  String clientAssertion(HttpUrl endpoint) throws IOException {
+  String clientAssertion(@Nullable HttpUrl tokenEndpoint) throws IOException {
+    String aud =
+        audience != null ? audience : tokenEndpoint != null ? tokenEndpoint.toString() : null;
+    if (aud == null) throw new IllegalStateException("no audience for the client assertion");
     long now = clock.currentTimeMillis();
     Map<String, Object> claims = new LinkedHashMap<>();
     claims.put("iss", clientId);
     claims.put("sub", clientId);
-    claims.put("aud", endpoint.toString());
+    claims.put("aud", aud);
     claims.put("iat", now / 1000L);
     claims.put("exp", (now + ASSERTION_LIFETIME_MILLIS) / 1000L);
     claims.put("jti", JwsSigner.newJti());

@@ -27,6 +27,7 @@ final class HelperConfig {
   private @Nullable String clientSecret;
   private @Nullable ClientAuthentication clientAuthentication;
   private @Nullable JwsSigner signer;
+  private @Nullable String assertionAudience;
   private @Nullable OkHttpClient client;
   private @Nullable DPoP dpop;
   private boolean allowCleartext;
@@ -68,11 +69,27 @@ final class HelperConfig {
         Objects.requireNonNull(clientAuthentication, "clientAuthentication == null");
   }
 
-  void privateKey(PrivateKey key, String keyId) {
+  void privateKey(PrivateKey key, String keyId, @Nullable String algorithm) {
     Objects.requireNonNull(key, "key == null");
     Objects.requireNonNull(keyId, "keyId == null");
     if (keyId.isEmpty()) throw new IllegalArgumentException("keyId is empty");
-    this.signer = new JwsSigner(key, keyId); // Throws now for a key it cannot sign with.
+    // Throws now for a key it cannot sign with, or one that does not fit the algorithm.
+    this.signer = new JwsSigner(key, keyId, algorithm);
+  }
+
+  static String checkAlgorithm(String algorithm) {
+    return Objects.requireNonNull(algorithm, "algorithm == null");
+  }
+
+  void assertionAudience(String audience) {
+    Objects.requireNonNull(audience, "audience == null");
+    if (audience.isEmpty()) throw new IllegalArgumentException("assertionAudience is empty");
+    this.assertionAudience = audience;
+  }
+
+  /** True if the server is found from its issuer, whose metadata names the token endpoint. */
+  boolean hasIssuer() {
+    return issuer != null;
   }
 
   void client(OkHttpClient client) {
@@ -105,6 +122,10 @@ final class HelperConfig {
           "resource is not an absolute URI without a fragment: " + resource);
     }
     return resource;
+  }
+
+  @Nullable DPoP dpop() {
+    return dpop;
   }
 
   @Nullable JwsSigner signer() {
@@ -193,6 +214,19 @@ final class HelperConfig {
       throw new IllegalStateException(
           "a public client (NONE) signs nothing: remove privateKey(...) or pick PRIVATE_KEY_JWT");
     }
+    if (signer != null
+        && method != ClientAuthentication.CLIENT_SECRET_BASIC
+        && method != ClientAuthentication.CLIENT_SECRET_POST
+        && !endpointName.equals("token")
+        && issuer == null
+        && assertionAudience == null) {
+      // RFC 7523 §3: the aud identifies the authorization server, not the endpoint it goes to.
+      throw new IllegalStateException(
+          "a client assertion for the "
+              + endpointName
+              + " endpoint needs the server's token endpoint or issuer as its audience: call"
+              + " issuer(url), or assertionAudience(url) with the token endpoint's URL");
+    }
     boolean isPublic =
         method == ClientAuthentication.NONE || (clientSecret == null && signer == null);
     if (isPublic && !publicClientAllowed) {
@@ -201,6 +235,6 @@ final class HelperConfig {
               + " needs an authenticated client: call clientSecret(secret) or"
               + " privateKey(key, keyId)");
     }
-    return new ClientAuth(id, clientSecret, signer, method, clock);
+    return new ClientAuth(id, clientSecret, signer, method, assertionAudience, clock);
   }
 }

@@ -7,6 +7,7 @@ import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.Tokens;
+import dev.retrofitauth.internal.UsesDPoP;
 import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;
 import java.security.PrivateKey;
@@ -65,7 +66,7 @@ import org.jspecify.annotations.Nullable;
  * type) is cut to 64 characters, with line breaks and other control characters escaped, so it
  * cannot forge log lines. Instances are immutable and thread-safe.
  */
-public final class OAuth2RefreshApi implements RefreshApi {
+public final class OAuth2RefreshApi implements RefreshApi, UsesDPoP {
   private final AuthorizationServer server;
   private final ClientAuth clientAuth;
   private final @Nullable String scope;
@@ -99,6 +100,15 @@ public final class OAuth2RefreshApi implements RefreshApi {
                 endpoint, clientAuth, server.authMethodsSupported(), refreshToken, scope),
         Grant.REFRESH_TOKEN,
         "the refresh token and client secret");
+  }
+
+  /**
+   * The DPoP key this helper proves its token requests with, or null. A manager whose grant this is
+   * takes it as its own, or checks that its own is the same key.
+   */
+  @Override
+  public @Nullable DPoP dpop() {
+    return exchange.dpop();
   }
 
   @Override
@@ -150,7 +160,27 @@ public final class OAuth2RefreshApi implements RefreshApi {
      * {@code keyId} is sent as the JWT's {@code kid}: the id the server knows the public key by.
      */
     public Builder privateKey(PrivateKey key, String keyId) {
-      config.privateKey(key, keyId);
+      config.privateKey(key, keyId, null);
+      return this;
+    }
+
+    /**
+     * Like {@link #privateKey(PrivateKey, String)}, signing with {@code algorithm}: {@code RS256}
+     * or {@code PS256} for an RSA key, {@code ES256} for EC P-256, {@code ES384} for EC P-384.
+     *
+     * @throws IllegalArgumentException if the key does not fit the algorithm.
+     */
+    public Builder privateKey(PrivateKey key, String keyId, String algorithm) {
+      config.privateKey(key, keyId, HelperConfig.checkAlgorithm(algorithm));
+      return this;
+    }
+
+    /**
+     * The {@code aud} of the client's assertions: the token endpoint's URL by default, or the
+     * issuer if the server asks for that.
+     */
+    public Builder assertionAudience(String audience) {
+      config.assertionAudience(audience);
       return this;
     }
 

@@ -34,12 +34,18 @@ public final class OAuth2Revoker implements TokenRevoker {
   private final AuthorizationServer server;
   private final ClientAuth clientAuth;
   private final TokenEndpointClient http;
+  // With an issuer, a client assertion's aud is the token endpoint of the server's metadata.
+  private final boolean discovered;
 
   private OAuth2Revoker(
-      AuthorizationServer server, ClientAuth clientAuth, TokenEndpointClient http) {
+      AuthorizationServer server,
+      ClientAuth clientAuth,
+      TokenEndpointClient http,
+      boolean discovered) {
     this.server = server;
     this.clientAuth = clientAuth;
     this.http = http;
+    this.discovered = discovered;
   }
 
   public static Builder builder() {
@@ -58,8 +64,14 @@ public final class OAuth2Revoker implements TokenRevoker {
     String token = refreshToken != null ? refreshToken : tokens.accessToken();
     String hint = refreshToken != null ? "refresh_token" : "access_token";
     HttpUrl endpoint = server.revocationEndpoint();
+    // Read only for an assertion: a server whose metadata names no token endpoint still revokes.
+    HttpUrl tokenEndpoint =
+        discovered && clientAuth.needsAudience(server.authMethodsSupported())
+            ? server.tokenEndpoint()
+            : null;
     Request request =
-        TokenRequests.revocation(endpoint, clientAuth, server.authMethodsSupported(), token, hint);
+        TokenRequests.revocation(
+            endpoint, tokenEndpoint, clientAuth, server.authMethodsSupported(), token, hint);
     try (Response response =
         http.execute(
             request, "the revocation endpoint", "the token and the client's credentials")) {
@@ -115,10 +127,32 @@ public final class OAuth2Revoker implements TokenRevoker {
 
     /**
      * The private key for {@code private_key_jwt}: RSA (RS256) or EC P-256 (ES256); {@code keyId}
-     * is sent as {@code kid}. The assertion's {@code aud} is the revocation endpoint.
+     * is sent as {@code kid}. The assertion's {@code aud} is the server's token endpoint, as RFC
+     * 7523 §3 asks and Keycloak requires, never the revocation endpoint: with {@link #issuer}, the
+     * one its metadata names; with {@link #revocationEndpoint}, set {@link #assertionAudience}.
      */
     public Builder privateKey(PrivateKey key, String keyId) {
-      config.privateKey(key, keyId);
+      config.privateKey(key, keyId, null);
+      return this;
+    }
+
+    /**
+     * Like {@link #privateKey(PrivateKey, String)}, signing with {@code algorithm}: {@code RS256}
+     * or {@code PS256} for an RSA key, {@code ES256} for EC P-256, {@code ES384} for EC P-384.
+     *
+     * @throws IllegalArgumentException if the key does not fit the algorithm.
+     */
+    public Builder privateKey(PrivateKey key, String keyId, String algorithm) {
+      config.privateKey(key, keyId, HelperConfig.checkAlgorithm(algorithm));
+      return this;
+    }
+
+    /**
+     * The {@code aud} of the client's assertions: the server's token endpoint URL, or its issuer if
+     * the server asks for that. Defaults to the token endpoint of the server's metadata.
+     */
+    public Builder assertionAudience(String audience) {
+      config.assertionAudience(audience);
       return this;
     }
 
@@ -162,7 +196,8 @@ public final class OAuth2Revoker implements TokenRevoker {
     public OAuth2Revoker build() {
       TokenEndpointClient http = config.http();
       AuthorizationServer server = config.server(http);
-      return new OAuth2Revoker(server, config.clientAuth(true, "revocation"), http);
+      return new OAuth2Revoker(
+          server, config.clientAuth(true, "revocation"), http, config.hasIssuer());
     }
   }
 }

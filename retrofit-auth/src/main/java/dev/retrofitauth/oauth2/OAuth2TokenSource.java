@@ -6,6 +6,7 @@ import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.TokenSource;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.internal.JwsSigner;
+import dev.retrofitauth.internal.UsesDPoP;
 import dev.retrofitauth.oauth2.TokenRequests.Grant;
 import java.io.IOException;
 import java.security.PrivateKey;
@@ -46,7 +47,7 @@ import org.jspecify.annotations.Nullable;
  * are read as {@link OAuth2RefreshApi.Builder#dpop} describes. No message or {@code toString()}
  * names a token, a secret or key material. Instances are immutable and thread-safe.
  */
-public final class OAuth2TokenSource implements TokenSource {
+public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
   private final Grant grant;
   private final AuthorizationServer server;
   private final TokenExchange exchange;
@@ -146,6 +147,15 @@ public final class OAuth2TokenSource implements TokenSource {
     return Objects.requireNonNull(signer).sign(ClientAuth.typJwt(), claims);
   }
 
+  /**
+   * The DPoP key this helper proves its token requests with, or null. A manager whose grant this is
+   * takes it as its own, or checks that its own is the same key.
+   */
+  @Override
+  public @Nullable DPoP dpop() {
+    return exchange.dpop();
+  }
+
   @Override
   public String toString() {
     return clientAuth != null
@@ -202,7 +212,27 @@ public final class OAuth2TokenSource implements TokenSource {
      * (ES256); {@code keyId} is sent as {@code kid}. Set it or {@link #clientSecret}.
      */
     public ClientCredentialsBuilder privateKey(PrivateKey key, String keyId) {
-      config.privateKey(key, keyId);
+      config.privateKey(key, keyId, null);
+      return this;
+    }
+
+    /**
+     * Like {@link #privateKey(PrivateKey, String)}, signing with {@code algorithm}: {@code RS256}
+     * or {@code PS256} for an RSA key, {@code ES256} for EC P-256, {@code ES384} for EC P-384.
+     *
+     * @throws IllegalArgumentException if the key does not fit the algorithm.
+     */
+    public ClientCredentialsBuilder privateKey(PrivateKey key, String keyId, String algorithm) {
+      config.privateKey(key, keyId, HelperConfig.checkAlgorithm(algorithm));
+      return this;
+    }
+
+    /**
+     * The {@code aud} of the client's assertions: the token endpoint's URL by default, or the
+     * issuer if the server asks for that.
+     */
+    public ClientCredentialsBuilder assertionAudience(String audience) {
+      config.assertionAudience(audience);
       return this;
     }
 
@@ -313,7 +343,18 @@ public final class OAuth2TokenSource implements TokenSource {
      * keyId} is sent as {@code kid} (a Google service account's {@code private_key_id}). Required.
      */
     public JwtBearerBuilder privateKey(PrivateKey key, String keyId) {
-      config.privateKey(key, keyId);
+      config.privateKey(key, keyId, null);
+      return this;
+    }
+
+    /**
+     * Like {@link #privateKey(PrivateKey, String)}, signing with {@code algorithm}: {@code RS256}
+     * or {@code PS256} for an RSA key, {@code ES256} for EC P-256, {@code ES384} for EC P-384.
+     *
+     * @throws IllegalArgumentException if the key does not fit the algorithm.
+     */
+    public JwtBearerBuilder privateKey(PrivateKey key, String keyId, String algorithm) {
+      config.privateKey(key, keyId, HelperConfig.checkAlgorithm(algorithm));
       return this;
     }
 

@@ -37,6 +37,10 @@ final class TokenExchange {
     this.errors = new TokenErrorMapper(clock);
   }
 
+  @Nullable DPoP dpop() {
+    return dpop;
+  }
+
   /**
    * Sends the request that {@code factory} builds for {@code tokenEndpoint}, a second time only if
    * the endpoint asks for a DPoP nonce.

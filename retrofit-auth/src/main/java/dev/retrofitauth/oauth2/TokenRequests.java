@@ -38,7 +38,7 @@ final class TokenRequests {
       throws IOException {
     FormBody.Builder form = grant(Grant.REFRESH_TOKEN).add("refresh_token", refreshToken);
     if (scope != null) form.add("scope", scope);
-    return post(endpoint, form, client, serverMethods);
+    return post(endpoint, endpoint, form, client, serverMethods);
   }
 
   /**
@@ -57,7 +57,7 @@ final class TokenRequests {
     if (scope != null) form.add("scope", scope);
     for (String resource : resources) form.add("resource", resource);
     if (audience != null) form.add("audience", audience);
-    return post(endpoint, form, client, serverMethods);
+    return post(endpoint, endpoint, form, client, serverMethods);
   }
 
   /** Returns a JWT bearer grant request (RFC 7523 §2.1), without client authentication. */
@@ -65,12 +65,16 @@ final class TokenRequests {
       throws IOException {
     FormBody.Builder form = grant(Grant.JWT_BEARER).add("assertion", assertion);
     if (scope != null) form.add("scope", scope);
-    return post(endpoint, form, null, null);
+    return post(endpoint, endpoint, form, null, null);
   }
 
-  /** Returns a revocation request (RFC 7009 §2.1) for {@code token}, a refresh or access token. */
+  /**
+   * Returns a revocation request (RFC 7009 §2.1) for {@code token}, a refresh or access token; a
+   * client assertion is for {@code tokenEndpoint} (null if the client set its audience).
+   */
   static Request revocation(
       HttpUrl endpoint,
+      @Nullable HttpUrl tokenEndpoint,
       ClientAuth client,
       @Nullable Set<String> serverMethods,
       String token,
@@ -78,7 +82,7 @@ final class TokenRequests {
       throws IOException {
     FormBody.Builder form =
         new FormBody.Builder().add("token", token).add("token_type_hint", tokenTypeHint);
-    return post(endpoint, form, client, serverMethods);
+    return post(endpoint, tokenEndpoint, form, client, serverMethods);
   }
 
   private static FormBody.Builder grant(Grant grant) {
@@ -87,13 +91,14 @@ final class TokenRequests {
 
   private static Request post(
       HttpUrl endpoint,
+      @Nullable HttpUrl tokenEndpoint,
       FormBody.Builder form,
       @Nullable ClientAuth client,
       @Nullable Set<String> serverMethods)
       throws IOException {
     Request.Builder request =
         new Request.Builder().url(endpoint).header("Accept", "application/json");
-    if (client != null) client.apply(request, form, endpoint, serverMethods);
+    if (client != null) client.apply(request, form, tokenEndpoint, serverMethods);
     return request.post(form.build()).build();
   }
 }

@@ -91,12 +91,33 @@ final class OAuth2RevokerTest {
   }
 
   @Test
-  void privateKeyJwtAssertionIsForTheRevocationEndpoint() throws Exception {
+  void aClientAssertionIsForTheTokenEndpointOfTheServersMetadataNotTheRevocationEndpoint()
+      throws Exception {
+    String issuer = server.url("/realms/demo").toString();
+    server.enqueue(
+        json(
+            200,
+            "{\"issuer\":\""
+                + issuer
+                + "\",\"token_endpoint\":\""
+                + server.url("/oauth/token")
+                + "\",\"revocation_endpoint\":\""
+                + server.url("/oauth/revoke")
+                + "\"}"));
     server.enqueue(new MockResponse());
 
-    builder().privateKey(Alg.RS256.keys.getPrivate(), "key-1").build().revoke(SESSION);
+    OAuth2Revoker.builder()
+        .issuer(issuer)
+        .allowCleartext(true)
+        .clientId("my app")
+        .privateKey(Alg.RS256.keys.getPrivate(), "key-1")
+        .build()
+        .revoke(SESSION);
 
-    Map<String, String> form = Jose.form(server.takeRequest());
+    server.takeRequest(); // The metadata.
+    RecordedRequest revocation = server.takeRequest();
+    assertEquals("/oauth/revoke", revocation.getPath());
+    Map<String, String> form = Jose.form(revocation);
     JWTClaimsSet claims =
         Jose.verify(form.remove("client_assertion"), Alg.RS256, Alg.RS256.keys.getPublic());
     assertEquals(
@@ -108,7 +129,34 @@ final class OAuth2RevokerTest {
         form);
     assertEquals("my app", claims.getIssuer());
     assertEquals("my app", claims.getSubject());
-    assertEquals(List.of(server.url("/oauth/revoke").toString()), claims.getAudience());
+    // Keycloak answers invalid_client to an assertion for the revocation endpoint.
+    assertEquals(List.of(server.url("/oauth/token").toString()), claims.getAudience());
+  }
+
+  @Test
+  void withOnlyARevocationEndpointAClientAssertionNeedsItsAudienceSet() throws Exception {
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> builder().privateKey(Alg.RS256.keys.getPrivate(), "key-1").build());
+    assertEquals(
+        "a client assertion for the revocation endpoint needs the server's token endpoint or"
+            + " issuer as its audience: call issuer(url), or assertionAudience(url) with the token"
+            + " endpoint's URL",
+        e.getMessage());
+
+    server.enqueue(new MockResponse());
+    builder()
+        .privateKey(Alg.ES256.keys.getPrivate(), "key-1")
+        .assertionAudience("https://auth.example.com/realms/demo")
+        .build()
+        .revoke(SESSION);
+    JWTClaimsSet claims =
+        Jose.verify(
+            Jose.form(server.takeRequest()).get("client_assertion"),
+            Alg.ES256,
+            Alg.ES256.keys.getPublic());
+    assertEquals(List.of("https://auth.example.com/realms/demo"), claims.getAudience());
   }
 
   @Test
