@@ -32,6 +32,7 @@ final class ClientAuth {
   private final String clientId;
   private final @Nullable String clientSecret;
   private final @Nullable JwsSigner signer;
+  private final @Nullable ClientAssertionSource assertionSource;
   private final @Nullable ClientAuthentication configured;
   private final @Nullable String audience;
   private final Clock clock;
@@ -44,12 +45,14 @@ final class ClientAuth {
       String clientId,
       @Nullable String clientSecret,
       @Nullable JwsSigner signer,
+      @Nullable ClientAssertionSource assertionSource,
       @Nullable ClientAuthentication configured,
       @Nullable String audience,
       Clock clock) {
     this.clientId = clientId;
     this.clientSecret = clientSecret;
     this.signer = signer;
+    this.assertionSource = assertionSource;
     this.configured = configured;
     this.audience = audience;
     this.clock = clock;
@@ -66,7 +69,7 @@ final class ClientAuth {
    */
   ClientAuthentication method(@Nullable Set<String> serverSupported) {
     if (configured != null) return configured;
-    if (signer != null) return ClientAuthentication.PRIVATE_KEY_JWT;
+    if (signer != null || assertionSource != null) return ClientAuthentication.PRIVATE_KEY_JWT;
     if (clientSecret == null) return ClientAuthentication.NONE;
     Set<String> supported = serverSupported != null ? serverSupported : Collections.emptySet();
     if (!supported.contains("client_secret_basic") && supported.contains("client_secret_post")) {
@@ -77,7 +80,9 @@ final class ClientAuth {
 
   /** True if a request would carry a client assertion whose audience is not configured. */
   boolean needsAudience(@Nullable Set<String> serverSupported) {
-    return audience == null && method(serverSupported) == ClientAuthentication.PRIVATE_KEY_JWT;
+    return audience == null
+        && assertionSource == null
+        && method(serverSupported) == ClientAuthentication.PRIVATE_KEY_JWT;
   }
 
   /**
@@ -107,7 +112,11 @@ final class ClientAuth {
       case PRIVATE_KEY_JWT:
         form.add("client_id", clientId)
             .add("client_assertion_type", CLIENT_ASSERTION_TYPE)
-            .add("client_assertion", clientAssertion(tokenEndpoint));
+            .add(
+                "client_assertion",
+                assertionSource != null
+                    ? assertionSource.assertion()
+                    : clientAssertion(tokenEndpoint));
         break;
       case NONE:
         form.add("client_id", clientId);

@@ -28,6 +28,7 @@ final class HelperConfig {
   private @Nullable ClientAuthentication clientAuthentication;
   private @Nullable JwsSigner signer;
   private @Nullable String assertionAudience;
+  private @Nullable ClientAssertionSource assertionSource;
   private @Nullable OkHttpClient client;
   private @Nullable DPoP dpop;
   private boolean allowCleartext;
@@ -79,6 +80,14 @@ final class HelperConfig {
 
   static String checkAlgorithm(String algorithm) {
     return Objects.requireNonNull(algorithm, "algorithm == null");
+  }
+
+  void clientAssertion(ClientAssertionSource source) {
+    this.assertionSource = Objects.requireNonNull(source, "source == null");
+  }
+
+  @Nullable ClientAssertionSource assertionSource() {
+    return assertionSource;
   }
 
   void assertionAudience(String audience) {
@@ -190,14 +199,22 @@ final class HelperConfig {
     String id = clientId;
     if (id == null) throw new IllegalStateException("no client id: call clientId(id)");
     ClientAuthentication method = clientAuthentication;
-    if (clientSecret != null && signer != null) {
+    int ways =
+        (clientSecret != null ? 1 : 0)
+            + (signer != null ? 1 : 0)
+            + (assertionSource != null ? 1 : 0);
+    if (ways > 1) {
       throw new IllegalStateException(
-          "clientSecret(secret) and privateKey(key, keyId) exclude each other: call one of them");
+          "clientSecret(secret), privateKey(key, keyId) and clientAssertion(source) exclude each"
+              + " other: call one of them");
     }
+    boolean assertion = signer != null || assertionSource != null;
     String orNone = publicClientAllowed ? ", or use NONE" : "";
-    if (method == ClientAuthentication.PRIVATE_KEY_JWT && signer == null) {
+    if (method == ClientAuthentication.PRIVATE_KEY_JWT && !assertion) {
       throw new IllegalStateException(
-          "PRIVATE_KEY_JWT needs a private key: call privateKey(key, keyId)" + orNone);
+          "PRIVATE_KEY_JWT needs a private key or an assertion: call privateKey(key, keyId) or"
+              + " clientAssertion(source)"
+              + orNone);
     }
     if ((method == ClientAuthentication.CLIENT_SECRET_BASIC
             || method == ClientAuthentication.CLIENT_SECRET_POST)
@@ -210,9 +227,10 @@ final class HelperConfig {
           "a public client (NONE) sends no secret: remove clientSecret(...) or pick "
               + "CLIENT_SECRET_BASIC or CLIENT_SECRET_POST");
     }
-    if (method == ClientAuthentication.NONE && signer != null) {
+    if (method == ClientAuthentication.NONE && assertion) {
       throw new IllegalStateException(
-          "a public client (NONE) signs nothing: remove privateKey(...) or pick PRIVATE_KEY_JWT");
+          "a public client (NONE) sends no assertion: remove privateKey(...) or"
+              + " clientAssertion(...), or pick PRIVATE_KEY_JWT");
     }
     if (signer != null
         && method != ClientAuthentication.CLIENT_SECRET_BASIC
@@ -227,14 +245,14 @@ final class HelperConfig {
               + " endpoint needs the server's token endpoint or issuer as its audience: call"
               + " issuer(url), or assertionAudience(url) with the token endpoint's URL");
     }
-    boolean isPublic =
-        method == ClientAuthentication.NONE || (clientSecret == null && signer == null);
+    boolean isPublic = method == ClientAuthentication.NONE || (clientSecret == null && !assertion);
     if (isPublic && !publicClientAllowed) {
       throw new IllegalStateException(
           grant
-              + " needs an authenticated client: call clientSecret(secret) or"
-              + " privateKey(key, keyId)");
+              + " needs an authenticated client: call clientSecret(secret),"
+              + " privateKey(key, keyId) or clientAssertion(source)");
     }
-    return new ClientAuth(id, clientSecret, signer, method, assertionAudience, clock);
+    return new ClientAuth(
+        id, clientSecret, signer, assertionSource, method, assertionAudience, clock);
   }
 }

@@ -176,6 +176,18 @@ public final class OAuth2RefreshApi implements RefreshApi, UsesDPoP {
     }
 
     /**
+     * A client assertion from outside, sent as {@code client_assertion} ({@code private_key_jwt}):
+     * the platform's workload identity token, as in {@code
+     * clientAssertion(ClientAssertionSource.fromFile(new
+     * File(System.getenv("AZURE_FEDERATED_TOKEN_FILE"))))}. Asked for each token request; instead
+     * of {@code clientSecret} or {@code privateKey}.
+     */
+    public Builder clientAssertion(ClientAssertionSource source) {
+      config.clientAssertion(source);
+      return this;
+    }
+
+    /**
      * The {@code aud} of the client's assertions: the token endpoint's URL by default, or the
      * issuer if the server asks for that.
      */

@@ -53,6 +53,7 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
   private final TokenExchange exchange;
   private final @Nullable ClientAuth clientAuth;
   private final @Nullable JwsSigner signer;
+  private final @Nullable ClientAssertionSource assertionSource;
   private final @Nullable String assertionIssuer;
   private final @Nullable String assertionSubject;
   private final @Nullable String assertionAudience;
@@ -69,6 +70,7 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
     this.exchange = b.config.exchange(http);
     this.clientAuth = b.config.clientAuth(false, "client_credentials");
     this.signer = null;
+    this.assertionSource = null;
     this.assertionIssuer = null;
     this.assertionSubject = null;
     this.assertionAudience = null;
@@ -80,12 +82,17 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
   }
 
   private OAuth2TokenSource(
-      JwtBearerBuilder b, TokenEndpointClient http, AuthorizationServer server, JwsSigner signer) {
+      JwtBearerBuilder b,
+      TokenEndpointClient http,
+      AuthorizationServer server,
+      @Nullable JwsSigner signer,
+      @Nullable ClientAssertionSource assertionSource) {
     this.grant = Grant.JWT_BEARER;
     this.server = server;
     this.exchange = b.config.exchange(http);
     this.clientAuth = null;
     this.signer = signer;
+    this.assertionSource = assertionSource;
     this.assertionIssuer = b.assertionIssuer;
     this.assertionSubject = b.assertionSubject;
     this.assertionAudience = b.assertionAudience;
@@ -125,7 +132,11 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
     }
     return exchange.exchange(
         server.tokenEndpoint(),
-        endpoint -> TokenRequests.jwtBearer(endpoint, assertion(endpoint), scope),
+        endpoint ->
+            TokenRequests.jwtBearer(
+                endpoint,
+                assertionSource != null ? assertionSource.assertion() : assertion(endpoint),
+                scope),
         grant,
         "signed assertions");
   }
@@ -162,10 +173,9 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
         ? "OAuth2TokenSource{client_credentials, " + server + ", " + clientAuth + "}"
         : "OAuth2TokenSource{jwt_bearer, "
             + server
-            + ", iss="
-            + assertionIssuer
-            + ", "
-            + signer
+            + (assertionSource != null
+                ? ", " + assertionSource
+                : ", iss=" + assertionIssuer + ", " + signer)
             + "}";
   }
 
@@ -224,6 +234,18 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
      */
     public ClientCredentialsBuilder privateKey(PrivateKey key, String keyId, String algorithm) {
       config.privateKey(key, keyId, HelperConfig.checkAlgorithm(algorithm));
+      return this;
+    }
+
+    /**
+     * A client assertion from outside, sent as {@code client_assertion} ({@code private_key_jwt}):
+     * the platform's workload identity token, as in {@code
+     * clientAssertion(ClientAssertionSource.fromFile(new
+     * File(System.getenv("AZURE_FEDERATED_TOKEN_FILE"))))}. Asked for each token request; instead
+     * of {@code clientSecret} or {@code privateKey}.
+     */
+    public ClientCredentialsBuilder clientAssertion(ClientAssertionSource source) {
+      config.clientAssertion(source);
       return this;
     }
 
@@ -394,6 +416,16 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
       return this;
     }
 
+    /**
+     * The grant's assertion from outside, instead of one signed here with {@link #privateKey}: a
+     * token that a platform issues and rotates, read for each token request, as in {@code
+     * assertion(ClientAssertionSource.fromFile(tokenFile))}.
+     */
+    public JwtBearerBuilder assertion(ClientAssertionSource source) {
+      config.clientAssertion(source);
+      return this;
+    }
+
     /** The client to send requests with, as for {@link ClientCredentialsBuilder#client}. */
     public JwtBearerBuilder client(OkHttpClient client) {
       config.client(client);
@@ -428,13 +460,20 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
       TokenEndpointClient http = config.http();
       AuthorizationServer server = config.server(http);
       JwsSigner signer = config.signer();
-      if (signer == null) {
-        throw new IllegalStateException("no private key: call privateKey(key, keyId)");
+      ClientAssertionSource source = config.assertionSource();
+      if (signer != null && source != null) {
+        throw new IllegalStateException(
+            "privateKey(key, keyId) and assertion(source) exclude each other: sign the assertion"
+                + " here, or take it from outside");
       }
-      if (assertionIssuer == null) {
+      if (signer == null && source == null) {
+        throw new IllegalStateException(
+            "no assertion: call privateKey(key, keyId) to sign one, or assertion(source)");
+      }
+      if (signer != null && assertionIssuer == null) {
         throw new IllegalStateException("no assertion issuer: call assertionIssuer(iss)");
       }
-      return new OAuth2TokenSource(this, http, server, signer);
+      return new OAuth2TokenSource(this, http, server, signer, source);
     }
   }
 }

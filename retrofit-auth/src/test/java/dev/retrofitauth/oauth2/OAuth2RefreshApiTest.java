@@ -396,13 +396,15 @@ final class OAuth2RefreshApiTest {
   void builderChecksThePrivateKeyConfiguration() {
     java.security.PrivateKey key = Jose.Alg.ES256.keys.getPrivate();
     assertEquals(
-        "clientSecret(secret) and privateKey(key, keyId) exclude each other: call one of them",
+        "clientSecret(secret), privateKey(key, keyId) and clientAssertion(source) exclude each"
+            + " other: call one of them",
         assertThrows(
                 IllegalStateException.class,
                 () -> builder().clientSecret("s").privateKey(key, "k").build())
             .getMessage());
     assertEquals(
-        "PRIVATE_KEY_JWT needs a private key: call privateKey(key, keyId), or use NONE",
+        "PRIVATE_KEY_JWT needs a private key or an assertion: call privateKey(key, keyId) or"
+            + " clientAssertion(source), or use NONE",
         assertThrows(
                 IllegalStateException.class,
                 () -> builder().clientAuthentication(ClientAuthentication.PRIVATE_KEY_JWT).build())
@@ -418,7 +420,8 @@ final class OAuth2RefreshApiTest {
                         .build())
             .getMessage());
     assertEquals(
-        "a public client (NONE) signs nothing: remove privateKey(...) or pick PRIVATE_KEY_JWT",
+        "a public client (NONE) sends no assertion: remove privateKey(...) or"
+            + " clientAssertion(...), or pick PRIVATE_KEY_JWT",
         assertThrows(
                 IllegalStateException.class,
                 () ->

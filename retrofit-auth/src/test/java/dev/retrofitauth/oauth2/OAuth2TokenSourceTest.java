@@ -255,12 +255,12 @@ final class OAuth2TokenSourceTest {
   @Test
   void clientCredentialsBuilderRejectsBadConfiguration() {
     assertEquals(
-        "client_credentials needs an authenticated client: call clientSecret(secret) or"
-            + " privateKey(key, keyId)",
+        "client_credentials needs an authenticated client: call clientSecret(secret),"
+            + " privateKey(key, keyId) or clientAssertion(source)",
         assertThrows(IllegalStateException.class, () -> clientCredentials().build()).getMessage());
     assertEquals(
-        "client_credentials needs an authenticated client: call clientSecret(secret) or"
-            + " privateKey(key, keyId)",
+        "client_credentials needs an authenticated client: call clientSecret(secret),"
+            + " privateKey(key, keyId) or clientAssertion(source)",
         assertThrows(
                 IllegalStateException.class,
                 () -> clientCredentials().clientAuthentication(ClientAuthentication.NONE).build())
@@ -313,7 +313,7 @@ final class OAuth2TokenSourceTest {
   @Test
   void jwtBearerBuilderRejectsBadConfiguration() {
     assertEquals(
-        "no private key: call privateKey(key, keyId)",
+        "no assertion: call privateKey(key, keyId) to sign one, or assertion(source)",
         assertThrows(
                 IllegalStateException.class,
                 () ->

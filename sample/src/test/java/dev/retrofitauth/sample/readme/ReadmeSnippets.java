@@ -18,6 +18,7 @@ import dev.retrofitauth.SessionRegistry;
 import dev.retrofitauth.TokenStore;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.micrometer.RetrofitAuthMetrics;
+import dev.retrofitauth.oauth2.ClientAssertionSource;
 import dev.retrofitauth.oauth2.ClientAuthentication;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi;
 import dev.retrofitauth.oauth2.OAuth2TokenSource;
@@ -135,6 +136,19 @@ final class ReadmeSnippets {
             .clientId("reporting-job").clientSecret(secret) // or .privateKey(key, keyId)
             .scope("reports:read").build())
         .build();                                         // no signIn(): the first call acquires
+    // readme:end
+  }
+
+  static void workloadIdentity() {
+    // readme:begin workload-identity
+    RefreshManager auth = RefreshManager.builder()
+        .tokenSource(OAuth2TokenSource.clientCredentials()
+            .issuer("https://login.example.com/tenant-1/v2.0")
+            .clientId(System.getenv("AZURE_CLIENT_ID"))
+            .clientAssertion(ClientAssertionSource.fromFile(   // read again for each token request
+                new File(System.getenv("AZURE_FEDERATED_TOKEN_FILE"))))
+            .scope("api://reports/.default").build())
+        .build();
     // readme:end
   }
 
