@@ -44,7 +44,7 @@ final class AuthAuthenticator implements Authenticator, AuthComponent {
     if (sentHeader == null) return null;
 
     Latch waiter = new Latch(policy);
-    engine.onUnauthorized(sentHeader, waiter);
+    engine.onUnauthorized(sentHeader, unauthorized.requirements(response), waiter);
     if (!waiter.await()) return null;
     String header = engine.header();
     if (header == null) return null;

@@ -76,7 +76,7 @@ final class AuthCall<T> implements Call<T> {
 
     BlockingWaiter afterUnauthorized = new BlockingWaiter(true, policy);
     waiter = afterUnauthorized;
-    engine.onUnauthorized(sentHeader, afterUnauthorized);
+    engine.onUnauthorized(sentHeader, unauthorized.requirements(response.raw()), afterUnauthorized);
     cancelIfCanceled(afterUnauthorized);
     if (!afterUnauthorized.await()) return response;
     Response<T> retried = afterUnauthorized.response; // In queue mode, the queue has sent it.
@@ -158,7 +158,8 @@ final class AuthCall<T> implements Call<T> {
                 }
                 AsyncWaiter afterUnauthorized = new AsyncWaiter(true, policy, response);
                 waiter = afterUnauthorized;
-                engine.onUnauthorized(sentHeader, afterUnauthorized);
+                engine.onUnauthorized(
+                    sentHeader, unauthorized.requirements(response.raw()), afterUnauthorized);
                 cancelIfCanceled(afterUnauthorized);
               }
 

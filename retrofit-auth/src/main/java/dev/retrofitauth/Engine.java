@@ -28,9 +28,11 @@ interface Engine {
 
   /**
    * Handles a 401 for a request that carried {@code sentHeader}: releases {@code waiter} now if its
-   * fate is known, or registers it with the refresh that decides it.
+   * fate is known, or registers it with the refresh that decides it. A refresh it starts asks for a
+   * token that meets {@code requirements}, when the 401's challenge set them; one it joins is the
+   * running refresh, whatever that asks for.
    */
-  void onUnauthorized(String sentHeader, Waiter waiter);
+  void onUnauthorized(String sentHeader, @Nullable TokenRequirements requirements, Waiter waiter);
 
   /** True if {@code header} got a 401 and the refresh that started from it still runs. */
   boolean tokenKnownDead(String header);

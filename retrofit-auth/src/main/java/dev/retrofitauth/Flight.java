@@ -55,6 +55,9 @@ final class Flight {
 
   final Kind kind;
 
+  /** What a challenge said the new token must have; null for a plain refresh. */
+  final @Nullable TokenRequirements requirements;
+
   /** True once a 401 proved the token dead: set at start for UNAUTHORIZED, or when a 401 joins. */
   volatile boolean tokenDead; // Guarded by lock for writes; read without it by the interceptor.
 
@@ -75,11 +78,17 @@ final class Flight {
   private @Nullable Waiter tail; // Guarded by lock.
   private int size; // Guarded by lock.
 
-  Flight(Object lock, @Nullable Tokens tokens, long generation, Kind kind) {
+  Flight(
+      Object lock,
+      @Nullable Tokens tokens,
+      long generation,
+      Kind kind,
+      @Nullable TokenRequirements requirements) {
     this.lock = lock;
     this.tokens = tokens;
     this.generation = generation;
     this.kind = kind;
+    this.requirements = requirements;
     this.tokenDead = kind == Kind.UNAUTHORIZED;
   }
 

@@ -27,26 +27,46 @@ final class Grant {
     return refreshApi != null || source != null;
   }
 
+  /** True if a claims challenge can be answered: the RefreshApi or TokenSource takes claims. */
+  static boolean answersClaims(@Nullable RefreshApi refreshApi, @Nullable TokenSource source) {
+    return refreshApi instanceof RefreshApiWithRequirements
+        || source instanceof TokenSourceWithRequirements;
+  }
+
+  /** True if a scope challenge can be answered: only a token source can widen its scope. */
+  static boolean answersScope(@Nullable TokenSource source) {
+    return source instanceof TokenSourceWithRequirements;
+  }
+
   /** True if {@code current} can be refreshed: by a source, or by a RefreshApi with a token. */
   boolean canRefresh(@Nullable Tokens current) {
     return source != null
         || (refreshApi != null && current != null && current.refreshToken() != null);
   }
 
-  /** Gets new tokens from the source, or from the RefreshApi for {@code current}. Blocks. */
-  RefreshResult call(@Nullable Tokens current) {
+  /**
+   * Gets new tokens from the source, or from the RefreshApi for {@code current}, meeting {@code
+   * requirements} if a challenge set them. Blocks.
+   */
+  RefreshResult call(@Nullable Tokens current, @Nullable TokenRequirements requirements) {
     String spi = source != null ? "TokenSource" : "RefreshApi";
     try {
       Tokens fresh;
       if (source != null) {
-        fresh = source.fetch();
+        fresh =
+            requirements != null && source instanceof TokenSourceWithRequirements
+                ? ((TokenSourceWithRequirements) source).fetch(requirements)
+                : source.fetch();
         if (fresh == null) throw new IOException("TokenSource.fetch() returned null");
         return RefreshResult.succeeded(fresh);
       }
       if (refreshApi == null || current == null) {
         throw new IllegalStateException("nothing to refresh with"); // canRefresh() said no.
       }
-      fresh = refreshApi.refresh(current);
+      fresh =
+          requirements != null && refreshApi instanceof RefreshApiWithRequirements
+              ? ((RefreshApiWithRequirements) refreshApi).refresh(current, requirements)
+              : refreshApi.refresh(current);
       if (fresh == null) throw new IOException("RefreshApi.refresh() returned null");
       String refreshToken = current.refreshToken();
       if (fresh.refreshToken() == null && refreshToken != null) {

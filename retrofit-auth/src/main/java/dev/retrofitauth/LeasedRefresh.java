@@ -87,12 +87,13 @@ final class LeasedRefresh {
       return RefreshResult.signedOutElsewhere(store);
     }
     if (stored != null && !sameAccessToken(stored, failed) && inStep) {
-      if (session.usableAsStored(stored)) {
+      // A challenge's requirements need a new token, which another process's does not meet.
+      if (session.usableAsStored(stored) && flight.requirements == null) {
         return RefreshResult.succeeded(stored).saved(); // Another process refreshed.
       }
       if (grant.canRefresh(stored)) current = stored; // Its refresh token is the newest.
     }
-    RefreshResult result = grant.call(current);
+    RefreshResult result = grant.call(current, flight.requirements);
     if (result.status == RefreshResult.Status.FAILED) return result;
     try {
       if (lease.save(result.tokens)) return result.saved();

@@ -60,7 +60,12 @@ public final class RefreshManager {
     this.origins = new Origins(builder.origins, builder.allowCleartext);
     this.listeners = new Listeners(builder.listeners.toArray(new AuthListener[0]));
     this.singleFlight = new SingleFlight(builder.config(), listeners);
-    this.unauthorized = new Unauthorized(origins, listeners);
+    this.unauthorized =
+        new Unauthorized(
+            origins,
+            listeners,
+            Grant.answersClaims(builder.refreshApi, builder.tokenSource),
+            Grant.answersScope(builder.tokenSource));
     this.interceptor =
         new AuthInterceptor(singleFlight, policies, origins, builder.dpop, builder.refreshRule);
     this.networkInterceptor = new DPoPNetworkInterceptor(builder.dpop, origins);

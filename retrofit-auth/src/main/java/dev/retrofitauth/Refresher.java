@@ -68,7 +68,7 @@ final class Refresher {
     RUNNING.set(this);
     flight.runOn(Thread.currentThread());
     try {
-      result = leased != null ? leased.refresh(flight) : refreshUnleased(flight.tokens);
+      result = leased != null ? leased.refresh(flight) : refreshUnleased(flight);
     } catch (Error e) {
       done.refreshed(
           flight,
@@ -82,12 +82,15 @@ final class Refresher {
     done.refreshed(flight, result);
   }
 
-  private RefreshResult refreshUnleased(@Nullable Tokens current) {
+  private RefreshResult refreshUnleased(Flight flight) {
+    Tokens current = flight.tokens;
     Tokens stored = newerStoredTokens(current);
     // Adopted even if expired: without a lease, refreshing them here could overlap with a refresh
     // of them that this manager starts meanwhile. A call that gets a 401 for them refreshes them.
-    if (stored != null) return RefreshResult.succeeded(stored);
-    return grant.call(current);
+    // A challenge's requirements need a new token: from the newest refresh token, then.
+    if (stored != null && flight.requirements == null) return RefreshResult.succeeded(stored);
+    if (stored != null && grant.canRefresh(stored)) current = stored;
+    return grant.call(current, flight.requirements);
   }
 
   /**

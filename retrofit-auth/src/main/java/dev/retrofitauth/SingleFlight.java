@@ -261,7 +261,7 @@ final class SingleFlight implements Engine {
     IOException failure;
     synchronized (lock) {
       fate = decideBeforeSend(now);
-      started = enter(fate, waiter, Flight.Kind.PROACTIVE, now);
+      started = enter(fate, waiter, Flight.Kind.PROACTIVE, now, null);
       failure = backoff.lastFailure();
     }
     act(fate, waiter, started, failure);
@@ -313,8 +313,14 @@ final class SingleFlight implements Engine {
     return refresher.onRefreshThread();
   }
 
+  /** A 401 whose challenge set no requirements. */
+  void onUnauthorized(String sentHeader, Waiter waiter) {
+    onUnauthorized(sentHeader, null, waiter);
+  }
+
   @Override
-  public void onUnauthorized(String sentHeader, Waiter waiter) {
+  public void onUnauthorized(
+      String sentHeader, @Nullable TokenRequirements requirements, Waiter waiter) {
     if (refresher.onRefreshThread()) {
       // The RefreshApi's own call got a 401: waiting would wait for itself.
       release(waiter, Fate.UNREFRESHABLE, null);
@@ -328,7 +334,7 @@ final class SingleFlight implements Engine {
     long target;
     synchronized (lock) {
       fate = decideUnauthorized(sentHeader, now);
-      started = enter(fate, waiter, Flight.Kind.UNAUTHORIZED, now);
+      started = enter(fate, waiter, Flight.Kind.UNAUTHORIZED, now, requirements);
       if (fate == Fate.JOIN) flight.tokenDead = true; // A 401: no longer just ahead.
       failure = backoff.lastFailure();
       cleared = fate == Fate.UNREFRESHABLE_NEWLY && clearTokensWhenUnrefreshable;
@@ -381,19 +387,24 @@ final class SingleFlight implements Engine {
       } else {
         fate = canRefresh() ? Fate.START : Fate.UNREFRESHABLE;
       }
-      started = enter(fate, waiter, Flight.Kind.FORCED, now);
+      started = enter(fate, waiter, Flight.Kind.FORCED, now, null);
       failure = backoff.lastFailure();
     }
     act(fate, waiter, started, failure);
   }
 
   /** Under the lock: starts or joins a flight as {@code fate} says; returns one it started. */
-  private @Nullable Flight enter(Fate fate, Waiter waiter, Flight.Kind kind, long now) {
+  private @Nullable Flight enter(
+      Fate fate,
+      Waiter waiter,
+      Flight.Kind kind,
+      long now,
+      @Nullable TokenRequirements requirements) {
     assert Thread.holdsLock(lock);
     Flight started = null;
     if (fate == Fate.START || fate == Fate.START_BACKGROUND) {
       if (fate == Fate.START_BACKGROUND) kind = Flight.Kind.BACKGROUND;
-      started = new Flight(lock, session.tokens(), session.generation(), kind);
+      started = new Flight(lock, session.tokens(), session.generation(), kind, requirements);
       flight = started;
       counters.refreshesStarted++;
     }

@@ -4,6 +4,7 @@ import dev.retrofitauth.RequestTags.AuthMark;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
+import okio.ByteString;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -15,10 +16,18 @@ import org.jspecify.annotations.Nullable;
 final class Unauthorized {
   private final Origins origins;
   private final Listeners listeners;
+  private final boolean answersClaims;
+  private final boolean answersScope;
 
-  Unauthorized(Origins origins, Listeners listeners) {
+  /**
+   * {@code answersClaims} and {@code answersScope}: whether the session's RefreshApi or TokenSource
+   * can ask for a token that meets a claims or a scope challenge.
+   */
+  Unauthorized(Origins origins, Listeners listeners, boolean answersClaims, boolean answersScope) {
     this.origins = origins;
     this.listeners = listeners;
+    this.answersClaims = answersClaims;
+    this.answersScope = answersScope;
   }
 
   /**
@@ -48,12 +57,55 @@ final class Unauthorized {
   }
 
   /**
+   * What the 401's challenge says the new token must have: its claims for {@code
+   * insufficient_claims}, its scope for {@code insufficient_scope}, when the session can ask for
+   * them; null for a plain refresh. Call it for a response that {@link #tokenToRefresh} took.
+   */
+  @Nullable TokenRequirements requirements(Response response) {
+    if (response.code() != 401) return null;
+    for (Challenges.Challenge challenge : Challenges.parse(response.headers("WWW-Authenticate"))) {
+      if (!challenge.is("Bearer") && !challenge.is("DPoP")) continue;
+      String error = challenge.param("error");
+      String claims = challenge.param("claims");
+      String scope = challenge.param("scope");
+      if ("insufficient_claims".equals(error) && answersClaims && hasText(claims)) {
+        return TokenRequirements.claims(decodeClaims(claims));
+      }
+      if ("insufficient_scope".equals(error) && answersScope && hasText(scope)) {
+        return TokenRequirements.scope(scope.trim());
+      }
+    }
+    return null;
+  }
+
+  private static boolean hasText(@Nullable String value) {
+    return value != null && !value.trim().isEmpty();
+  }
+
+  /**
+   * A claims challenge's {@code claims}: base64 of the JSON in Continuous Access Evaluation, or the
+   * JSON itself. Either way, the JSON.
+   */
+  private static String decodeClaims(String claims) {
+    String trimmed = claims.trim();
+    if (trimmed.startsWith("{")) return trimmed;
+    ByteString decoded = ByteString.decodeBase64(trimmed);
+    if (decoded != null) {
+      String json = decoded.utf8().trim();
+      if (json.startsWith("{")) return json;
+    }
+    return trimmed;
+  }
+
+  /**
    * Reads the 401's {@code WWW-Authenticate} challenges for the token's schemes (RFC 6750 §3, RFC
    * 9470, RFC 9449). No challenge, no error, {@code invalid_token} or an unknown error: a refresh
-   * may help. {@code insufficient_scope}, {@code invalid_request}, {@code invalid_dpop_proof}, or a
-   * nonce request that remains after its one resend: it cannot. {@code
-   * insufficient_user_authentication}: it cannot, and the listeners are told that the user must
-   * step up.
+   * may help. {@code insufficient_claims} with {@code claims}, or {@code insufficient_scope} with
+   * {@code scope}: a refresh that asks for them may help, if the session's RefreshApi or
+   * TokenSource can (see {@link #requirements}); a plain refresh cannot. {@code invalid_request},
+   * {@code invalid_dpop_proof}, or a nonce request that remains after its one resend: it cannot.
+   * {@code insufficient_user_authentication}: it cannot, and the listeners are told that the user
+   * must step up.
    */
   private boolean challengeAllowsRefresh(Response response) {
     Challenges.Challenge stepUp = null;
@@ -66,7 +118,12 @@ final class Unauthorized {
         case "insufficient_user_authentication":
           stepUp = challenge;
           break;
+        case "insufficient_claims":
+          if (!answersClaims || !hasText(challenge.param("claims"))) hopeless = true;
+          break;
         case "insufficient_scope":
+          if (!answersScope || !hasText(challenge.param("scope"))) hopeless = true;
+          break;
         case "invalid_request":
         case "use_dpop_nonce":
         case "invalid_dpop_proof": // A new token cannot fix a proof (clock, redirect, algorithm).

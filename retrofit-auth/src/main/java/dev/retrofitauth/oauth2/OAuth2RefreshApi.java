@@ -3,9 +3,11 @@ package dev.retrofitauth.oauth2;
 import dev.retrofitauth.Clock;
 import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshApi;
+import dev.retrofitauth.RefreshApiWithRequirements;
 import dev.retrofitauth.RefreshFailedException;
 import dev.retrofitauth.RefreshManager;
 import dev.retrofitauth.RefreshRejectedException;
+import dev.retrofitauth.TokenRequirements;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.internal.UsesDPoP;
 import dev.retrofitauth.oauth2.TokenRequests.Grant;
@@ -66,7 +68,7 @@ import org.jspecify.annotations.Nullable;
  * type) is cut to 64 characters, with line breaks and other control characters escaped, so it
  * cannot forge log lines. Instances are immutable and thread-safe.
  */
-public final class OAuth2RefreshApi implements RefreshApi, UsesDPoP {
+public final class OAuth2RefreshApi implements RefreshApiWithRequirements, UsesDPoP {
   private final AuthorizationServer server;
   private final ClientAuth clientAuth;
   private final @Nullable String scope;
@@ -91,13 +93,27 @@ public final class OAuth2RefreshApi implements RefreshApi, UsesDPoP {
    */
   @Override
   public Tokens refresh(Tokens current) throws IOException {
+    return refresh(current, (String) null);
+  }
+
+  /**
+   * Refreshes for a resource server's claims challenge: the refresh request carries its {@code
+   * claims} (OpenID Connect Core §5.5). A scope challenge's scope is not asked for: a refresh
+   * cannot widen a grant's scope.
+   */
+  @Override
+  public Tokens refresh(Tokens current, TokenRequirements requirements) throws IOException {
+    return refresh(current, requirements.claims());
+  }
+
+  private Tokens refresh(Tokens current, @Nullable String claims) throws IOException {
     String refreshToken = current.refreshToken();
     if (refreshToken == null) throw new IllegalArgumentException("current has no refresh token");
     return exchange.exchange(
         server.tokenEndpoint(),
         endpoint ->
             TokenRequests.refresh(
-                endpoint, clientAuth, server.authMethodsSupported(), refreshToken, scope),
+                endpoint, clientAuth, server.authMethodsSupported(), refreshToken, scope, claims),
         Grant.REFRESH_TOKEN,
         "the refresh token and client secret");
   }

@@ -3,7 +3,8 @@ package dev.retrofitauth.oauth2;
 import dev.retrofitauth.Clock;
 import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshFailedException;
-import dev.retrofitauth.TokenSource;
+import dev.retrofitauth.TokenRequirements;
+import dev.retrofitauth.TokenSourceWithRequirements;
 import dev.retrofitauth.Tokens;
 import dev.retrofitauth.internal.JwsSigner;
 import dev.retrofitauth.internal.UsesDPoP;
@@ -47,7 +48,7 @@ import org.jspecify.annotations.Nullable;
  * are read as {@link OAuth2RefreshApi.Builder#dpop} describes. No message or {@code toString()}
  * names a token, a secret or key material. Instances are immutable and thread-safe.
  */
-public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
+public final class OAuth2TokenSource implements TokenSourceWithRequirements, UsesDPoP {
   private final Grant grant;
   private final AuthorizationServer server;
   private final TokenExchange exchange;
@@ -59,6 +60,8 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
   private final @Nullable String assertionAudience;
   private final long assertionLifetimeMillis;
   private final @Nullable String scope;
+  // The configured scope widened by scope challenges; null until one came.
+  private volatile @Nullable String steppedUpScope;
   private final List<String> resources;
   private final @Nullable String audience;
   private final Clock clock;
@@ -120,13 +123,37 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
    */
   @Override
   public Tokens fetch() throws IOException {
+    return fetch(steppedUpScope != null ? steppedUpScope : scope, null);
+  }
+
+  /**
+   * Fetches for a resource server's challenge: with its {@code claims}, and with its scope added to
+   * the scope asked for so far (scope step-up). A widened scope stays: later fetches ask for it
+   * too, so that the next token does not lose it.
+   */
+  @Override
+  public Tokens fetch(TokenRequirements requirements) throws IOException {
+    String current = steppedUpScope != null ? steppedUpScope : scope;
+    String widened = requirements.scopeWith(current);
+    Tokens tokens = fetch(widened, requirements.claims());
+    if (widened != null && !widened.equals(current)) steppedUpScope = widened;
+    return tokens;
+  }
+
+  private Tokens fetch(@Nullable String scope, @Nullable String claims) throws IOException {
     ClientAuth client = clientAuth;
     if (client != null) {
       return exchange.exchange(
           server.tokenEndpoint(),
           endpoint ->
               TokenRequests.clientCredentials(
-                  endpoint, client, server.authMethodsSupported(), scope, resources, audience),
+                  endpoint,
+                  client,
+                  server.authMethodsSupported(),
+                  scope,
+                  resources,
+                  audience,
+                  claims),
           grant,
           "the client's credentials");
     }
@@ -135,8 +162,9 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
         endpoint ->
             TokenRequests.jwtBearer(
                 endpoint,
-                assertionSource != null ? assertionSource.assertion() : assertion(endpoint),
-                scope),
+                assertionSource != null ? assertionSource.assertion() : assertion(endpoint, scope),
+                scope,
+                claims),
         grant,
         "signed assertions");
   }
@@ -145,7 +173,7 @@ public final class OAuth2TokenSource implements TokenSource, UsesDPoP {
    * Returns the JWT bearer assertion (RFC 7523 §3). The scope goes in it too, where Google reads
    * it, as well as in the form, where RFC 7521 §4.1 puts it.
    */
-  private String assertion(HttpUrl tokenEndpoint) throws IOException {
+  private String assertion(HttpUrl tokenEndpoint, @Nullable String scope) throws IOException {
     long now = clock.currentTimeMillis();
     Map<String, Object> claims = new LinkedHashMap<>();
     claims.put("iss", Objects.requireNonNull(assertionIssuer));

@@ -34,10 +34,12 @@ final class TokenRequests {
       ClientAuth client,
       @Nullable Set<String> serverMethods,
       String refreshToken,
-      @Nullable String scope)
+      @Nullable String scope,
+      @Nullable String claims)
       throws IOException {
     FormBody.Builder form = grant(Grant.REFRESH_TOKEN).add("refresh_token", refreshToken);
     if (scope != null) form.add("scope", scope);
+    if (claims != null) form.add("claims", claims);
     return post(endpoint, endpoint, form, client, serverMethods);
   }
 
@@ -51,20 +53,24 @@ final class TokenRequests {
       @Nullable Set<String> serverMethods,
       @Nullable String scope,
       List<String> resources,
-      @Nullable String audience)
+      @Nullable String audience,
+      @Nullable String claims)
       throws IOException {
     FormBody.Builder form = grant(Grant.CLIENT_CREDENTIALS);
     if (scope != null) form.add("scope", scope);
     for (String resource : resources) form.add("resource", resource);
     if (audience != null) form.add("audience", audience);
+    if (claims != null) form.add("claims", claims);
     return post(endpoint, endpoint, form, client, serverMethods);
   }
 
   /** Returns a JWT bearer grant request (RFC 7523 §2.1), without client authentication. */
-  static Request jwtBearer(HttpUrl endpoint, String assertion, @Nullable String scope)
+  static Request jwtBearer(
+      HttpUrl endpoint, String assertion, @Nullable String scope, @Nullable String claims)
       throws IOException {
     FormBody.Builder form = grant(Grant.JWT_BEARER).add("assertion", assertion);
     if (scope != null) form.add("scope", scope);
+    if (claims != null) form.add("claims", claims);
     return post(endpoint, endpoint, form, null, null);
   }
 
