@@ -46,7 +46,10 @@ final class TokenErrorMapper {
    * Returns the exception for {@code response}, which is not a 2xx, to a request of {@code grant}.
    * {@code invalid_grant} depends on the grant: a rejected refresh token ends the session, and a
    * rejected JWT bearer assertion will not get better when it is signed again; for {@code
-   * client_credentials}, which has no grant to reject, it is only an odd server.
+   * client_credentials}, which has no grant to reject, it is only an odd server. A token exchange
+   * (RFC 8693) whose subject token, actor token or target the server refuses will not get better
+   * either: {@code invalid_grant}, {@code invalid_request} and {@code invalid_target} are
+   * permanent.
    *
    * @param error the {@code error} of the body, which the caller has read with {@link
    *     #readErrorCode}, or null.
@@ -64,6 +67,13 @@ final class TokenErrorMapper {
               + ", invalid_grant): check its issuer, subject, audience, key id and key, and the"
               + " clock");
     }
+    if ("invalid_grant".equals(error) && grant == Grant.TOKEN_EXCHANGE) {
+      return RefreshFailedException.permanent(
+          "the token endpoint rejected the subject token (HTTP "
+              + code
+              + ", invalid_grant): check that it is valid, of its configured type, and"
+              + " accepted for this exchange");
+    }
     String message = "the token endpoint answered HTTP " + code;
     if (code == 408 || code == 429 || code >= 500) {
       long retryAfter = retryAfterMillis(response);
@@ -79,6 +89,16 @@ final class TokenErrorMapper {
           "the token endpoint refused the client's request ("
               + detail
               + "): check the client id, secret, authentication method, grant type and scope");
+    }
+    if (grant == Grant.TOKEN_EXCHANGE
+        && ("invalid_request".equals(error) || "invalid_target".equals(error))) {
+      // RFC 8693 §2.2.2: a subject or actor token the server will not accept, or an audience or
+      // resource it will not issue for. Asking again with the same tokens and targets cannot help.
+      return RefreshFailedException.permanent(
+          "the token endpoint refused the token exchange ("
+              + detail
+              + "): check the subject and actor tokens and their types, the audiences, resources"
+              + " and requested token type");
     }
     // Anything else may pass: invalid_request, a proxy's HTML 403, a 404 while the server is
     // redeployed. The manager backs off and tries again.

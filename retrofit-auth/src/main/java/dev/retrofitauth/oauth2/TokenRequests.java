@@ -10,14 +10,16 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Builds the requests the helpers send: the token requests of each grant (RFC 6749 §4.4, §6; RFC
- * 7523 §2.1) and the revocation request (RFC 7009 §2.1), each with the client's authentication.
+ * 7523 §2.1; RFC 8693 §2.1) and the revocation request (RFC 7009 §2.1), each with the client's
+ * authentication.
  */
 final class TokenRequests {
   /** The grant types, which also decide how an error response is read. */
   enum Grant {
     REFRESH_TOKEN("refresh_token"),
     CLIENT_CREDENTIALS("client_credentials"),
-    JWT_BEARER("urn:ietf:params:oauth:grant-type:jwt-bearer");
+    JWT_BEARER("urn:ietf:params:oauth:grant-type:jwt-bearer"),
+    TOKEN_EXCHANGE("urn:ietf:params:oauth:grant-type:token-exchange");
 
     final String value;
 
@@ -72,6 +74,35 @@ final class TokenRequests {
     if (scope != null) form.add("scope", scope);
     if (claims != null) form.add("claims", claims);
     return post(endpoint, endpoint, form, null, null);
+  }
+
+  /**
+   * Returns a token exchange request (RFC 8693 §2.1): the subject token, the actor token if there
+   * is one, and the audiences, resources and scope of the token to issue, in the order of §2.1.
+   */
+  static Request tokenExchange(
+      HttpUrl endpoint,
+      ClientAuth client,
+      @Nullable Set<String> serverMethods,
+      String subjectToken,
+      String subjectTokenType,
+      @Nullable String actorToken,
+      @Nullable String actorTokenType,
+      @Nullable String requestedTokenType,
+      List<String> audiences,
+      List<String> resources,
+      @Nullable String scope)
+      throws IOException {
+    FormBody.Builder form = grant(Grant.TOKEN_EXCHANGE);
+    for (String resource : resources) form.add("resource", resource);
+    for (String audience : audiences) form.add("audience", audience);
+    if (scope != null) form.add("scope", scope);
+    if (requestedTokenType != null) form.add("requested_token_type", requestedTokenType);
+    form.add("subject_token", subjectToken).add("subject_token_type", subjectTokenType);
+    if (actorToken != null && actorTokenType != null) {
+      form.add("actor_token", actorToken).add("actor_token_type", actorTokenType);
+    }
+    return post(endpoint, endpoint, form, client, serverMethods);
   }
 
   /**
