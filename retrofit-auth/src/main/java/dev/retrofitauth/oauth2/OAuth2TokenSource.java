@@ -3,6 +3,7 @@ package dev.retrofitauth.oauth2;
 import dev.retrofitauth.Clock;
 import dev.retrofitauth.DPoP;
 import dev.retrofitauth.RefreshFailedException;
+import dev.retrofitauth.RefreshRejectedException;
 import dev.retrofitauth.TokenRequirements;
 import dev.retrofitauth.TokenSourceWithRequirements;
 import dev.retrofitauth.Tokens;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import org.jspecify.annotations.Nullable;
@@ -25,7 +27,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * A {@link TokenSource} for an OAuth 2 token endpoint: machine tokens from the {@code
  * client_credentials} grant (RFC 6749 §4.4) or from a JWT bearer assertion (RFC 7523 §2.1, the way
- * Google service accounts get tokens).
+ * Google service accounts get tokens), and tokens for another audience from a token exchange (RFC
+ * 8693, see {@link TokenExchangeBuilder}).
  *
  * <pre>{@code
  * RefreshManager auth = RefreshManager.builder()
@@ -46,7 +49,8 @@ import org.jspecify.annotations.Nullable;
  * RefreshFailedException#permanent permanent} {@link RefreshFailedException}; every other failure
  * is a transient {@link IOException}. With a DPoP key, token requests carry proofs and token types
  * are read as {@link OAuth2RefreshApi.Builder#dpop} describes. No message or {@code toString()}
- * names a token, a secret or key material. Instances are immutable and thread-safe.
+ * names a token, a secret or key material. Instances are thread-safe, and immutable except for the
+ * refresh token that a token exchange source keeps.
  */
 public final class OAuth2TokenSource implements TokenSourceWithRequirements, UsesDPoP {
   private final Grant grant;
@@ -66,6 +70,20 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
   private final @Nullable String audience;
   private final Clock clock;
 
+  // The token exchange's settings; null or empty for the other grants.
+  private final @Nullable SecurityTokenSource subjectToken;
+  private final @Nullable String subjectTokenType;
+  private final @Nullable SecurityTokenSource actorToken;
+  private final @Nullable String actorTokenType;
+  private final @Nullable String requestedTokenType;
+  private final List<String> audiences;
+
+  /**
+   * The refresh token of the last token exchange or refresh, or null: the next fetch of a token
+   * exchange source uses it first. Cleared only by the fetch whose refresh it failed.
+   */
+  private final AtomicReference<@Nullable String> refreshToken = new AtomicReference<>();
+
   private OAuth2TokenSource(
       ClientCredentialsBuilder b, TokenEndpointClient http, AuthorizationServer server) {
     this.grant = Grant.CLIENT_CREDENTIALS;
@@ -82,6 +100,12 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
     this.resources = Collections.unmodifiableList(new ArrayList<>(b.resources));
     this.audience = b.audience;
     this.clock = b.config.clock;
+    this.subjectToken = null;
+    this.subjectTokenType = null;
+    this.actorToken = null;
+    this.actorTokenType = null;
+    this.requestedTokenType = null;
+    this.audiences = Collections.emptyList();
   }
 
   private OAuth2TokenSource(
@@ -104,6 +128,39 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
     this.resources = Collections.emptyList();
     this.audience = null;
     this.clock = b.config.clock;
+    this.subjectToken = null;
+    this.subjectTokenType = null;
+    this.actorToken = null;
+    this.actorTokenType = null;
+    this.requestedTokenType = null;
+    this.audiences = Collections.emptyList();
+  }
+
+  private OAuth2TokenSource(
+      TokenExchangeBuilder b,
+      SecurityTokenSource subjectToken,
+      TokenEndpointClient http,
+      AuthorizationServer server) {
+    this.grant = Grant.TOKEN_EXCHANGE;
+    this.server = server;
+    this.exchange = b.config.exchange(http);
+    this.clientAuth = b.config.clientAuth(true, "token exchange");
+    this.signer = null;
+    this.assertionSource = null;
+    this.assertionIssuer = null;
+    this.assertionSubject = null;
+    this.assertionAudience = null;
+    this.assertionLifetimeMillis = 0L;
+    this.scope = b.scope;
+    this.resources = Collections.unmodifiableList(new ArrayList<>(b.resources));
+    this.audience = null;
+    this.clock = b.config.clock;
+    this.subjectToken = subjectToken;
+    this.subjectTokenType = b.subjectTokenType;
+    this.actorToken = b.actorToken;
+    this.actorTokenType = b.actorTokenType;
+    this.requestedTokenType = b.requestedTokenType;
+    this.audiences = Collections.unmodifiableList(new ArrayList<>(b.audiences));
   }
 
   /** Returns a builder for a source that uses the {@code client_credentials} grant. */
@@ -116,10 +173,16 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
     return new JwtBearerBuilder();
   }
 
+  /** Returns a builder for a source that exchanges a subject's token (RFC 8693). */
+  public static TokenExchangeBuilder tokenExchange() {
+    return new TokenExchangeBuilder();
+  }
+
   /**
    * {@inheritDoc}
    *
    * <p>With an issuer, the first call reads the server's metadata. Every call signs new assertions.
+   * A token exchange source first uses the refresh token of its last answer, if it had one.
    */
   @Override
   public Tokens fetch() throws IOException {
@@ -141,6 +204,7 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
   }
 
   private Tokens fetch(@Nullable String scope, @Nullable String claims) throws IOException {
+    if (grant == Grant.TOKEN_EXCHANGE) return refreshOrExchange(scope, claims);
     ClientAuth client = clientAuth;
     if (client != null) {
       return exchange.exchange(
@@ -167,6 +231,63 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
                 claims),
         grant,
         "signed assertions");
+  }
+
+  /**
+   * Refreshes with the refresh token that the last answer carried, if there is one; exchanges the
+   * subject token if there is none, or if the server rejects it ({@code invalid_grant}: it expired,
+   * or was revoked). Any other failure of the refresh is thrown, and the refresh token is kept for
+   * the next fetch.
+   */
+  private Tokens refreshOrExchange(@Nullable String scope, @Nullable String claims)
+      throws IOException {
+    ClientAuth client = Objects.requireNonNull(clientAuth);
+    String kept = refreshToken.get();
+    if (kept != null) {
+      try {
+        return keepRefreshToken(
+            exchange.exchange(
+                server.tokenEndpoint(),
+                endpoint ->
+                    TokenRequests.refresh(
+                        endpoint, client, server.authMethodsSupported(), kept, null, claims),
+                Grant.REFRESH_TOKEN,
+                "the refresh token and the client's credentials"));
+      } catch (RefreshRejectedException rejected) {
+        // The subject token may still be good: exchange it again. Never seen by the manager,
+        // which would take it for a signed-out session.
+        refreshToken.compareAndSet(kept, null);
+      }
+    }
+    // Read once per exchange, not per request: a DPoP nonce resend sends the same tokens.
+    String subject = Objects.requireNonNull(subjectToken).token();
+    String actor = actorToken != null ? actorToken.token() : null;
+    return keepRefreshToken(
+        exchange.exchange(
+            server.tokenEndpoint(),
+            endpoint ->
+                TokenRequests.tokenExchange(
+                    endpoint,
+                    client,
+                    server.authMethodsSupported(),
+                    subject,
+                    Objects.requireNonNull(subjectTokenType),
+                    actor,
+                    actorTokenType,
+                    requestedTokenType,
+                    audiences,
+                    resources,
+                    scope,
+                    claims),
+            Grant.TOKEN_EXCHANGE,
+            "the subject token and the client's credentials"));
+  }
+
+  /** Keeps the refresh token in {@code tokens}, if they have one, for the next fetch. */
+  private Tokens keepRefreshToken(Tokens tokens) {
+    String received = tokens.refreshToken();
+    if (received != null) refreshToken.set(received);
+    return tokens;
   }
 
   /**
@@ -197,6 +318,9 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
 
   @Override
   public String toString() {
+    if (grant == Grant.TOKEN_EXCHANGE) {
+      return "OAuth2TokenSource{token_exchange, " + server + ", " + clientAuth + "}";
+    }
     return clientAuth != null
         ? "OAuth2TokenSource{client_credentials, " + server + ", " + clientAuth + "}"
         : "OAuth2TokenSource{jwt_bearer, "
@@ -502,6 +626,257 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
         throw new IllegalStateException("no assertion issuer: call assertionIssuer(iss)");
       }
       return new OAuth2TokenSource(this, http, server, signer, source);
+    }
+  }
+
+  /**
+   * Configures and builds a token exchange {@link OAuth2TokenSource} (RFC 8693): the server trades
+   * a subject's token, such as the token a user called this server with, for a token for another
+   * audience, such as an API this server calls for that user.
+   *
+   * <pre>{@code
+   * RefreshManager orders = RefreshManager.builder()
+   *     .tokenSource(OAuth2TokenSource.tokenExchange()
+   *         .tokenEndpoint("https://auth.example.com/oauth/token") // or issuer(url)
+   *         .clientId("gateway")
+   *         .clientSecret(secret) // or privateKey(key, keyId), clientAssertion(source), none
+   *         .subjectToken(SecurityTokenSource.of(userAuth)) // the user's own session
+   *         .audience("https://orders.example.com")
+   *         .build())
+   *     .build();
+   * }</pre>
+   *
+   * <p>A manager holds one exchanged token and runs one exchange at a time, which all its calls
+   * share: give each subject its own manager. A server that acts for many users gives each user a
+   * session of a keyed credential, built from a builder of its own:
+   *
+   * <pre>{@code
+   * SessionRegistry sessions = SessionRegistry.builder()
+   *     .addKeyed("orders", UserId.class, user -> RefreshManager.builder()
+   *         .tokenSource(ordersExchange() // a new builder for each user
+   *             .subjectToken(() -> inboundTokens.tokenOf(user))
+   *             .build()))
+   *     .build();
+   *
+   * static OAuth2TokenSource.TokenExchangeBuilder ordersExchange() {
+   *   return OAuth2TokenSource.tokenExchange()
+   *       .tokenEndpoint("https://auth.example.com/oauth/token")
+   *       .clientId("gateway")
+   *       .clientSecret(secret)
+   *       .audience("https://orders.example.com");
+   * }
+   * }</pre>
+   *
+   * <p>{@link #build()} reads the builder and leaves it as it was, so one builder may build several
+   * sources, one after another. A builder is not thread-safe: a registry builds the sessions of two
+   * keys at the same time, and two factories that set their subjects on one shared builder could
+   * each build a source with the other's subject.
+   *
+   * <p>When the server's answer carries a refresh token, the source keeps it, and its next fetch
+   * refreshes with it ({@code grant_type=refresh_token}, with the same client authentication)
+   * instead of exchanging again; if the server rejects it ({@code invalid_grant}), the source drops
+   * it and exchanges the subject token again. {@code invalid_grant}, {@code invalid_request} and
+   * {@code invalid_target} from the exchange are permanent, as the client's configuration errors
+   * are: calls fail at once, without asking again, until {@link
+   * dev.retrofitauth.RefreshManager#signOut()}.
+   */
+  public static final class TokenExchangeBuilder {
+    static final String ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+
+    final HelperConfig config = new HelperConfig("token");
+    @Nullable SecurityTokenSource subjectToken;
+    String subjectTokenType = ACCESS_TOKEN_TYPE;
+    @Nullable SecurityTokenSource actorToken;
+    @Nullable String actorTokenType;
+    @Nullable String requestedTokenType;
+    final List<String> audiences = new ArrayList<>();
+    final List<String> resources = new ArrayList<>();
+    @Nullable String scope;
+
+    TokenExchangeBuilder() {}
+
+    /**
+     * The token endpoint's URL. It must be https, except on loopback. Set it or {@link #issuer}.
+     */
+    public TokenExchangeBuilder tokenEndpoint(String url) {
+      config.endpoint(url);
+      return this;
+    }
+
+    /**
+     * The issuer URL, exactly as the server names it, to find the token endpoint in the server's
+     * metadata on the first fetch. Set it or {@link #tokenEndpoint}.
+     */
+    public TokenExchangeBuilder issuer(String url) {
+      config.issuer(url);
+      return this;
+    }
+
+    /** The client id. Required. */
+    public TokenExchangeBuilder clientId(String clientId) {
+      config.clientId(clientId);
+      return this;
+    }
+
+    /** The client secret. Set it, {@link #privateKey} or {@link #clientAssertion}, or none. */
+    public TokenExchangeBuilder clientSecret(String clientSecret) {
+      config.clientSecret(clientSecret);
+      return this;
+    }
+
+    /**
+     * The private key for {@code private_key_jwt}, as for {@link
+     * ClientCredentialsBuilder#privateKey(PrivateKey, String)}.
+     */
+    public TokenExchangeBuilder privateKey(PrivateKey key, String keyId) {
+      config.privateKey(key, keyId, null);
+      return this;
+    }
+
+    /**
+     * Like {@link #privateKey(PrivateKey, String)}, signing with {@code algorithm}: {@code RS256}
+     * or {@code PS256} for an RSA key, {@code ES256} for EC P-256, {@code ES384} for EC P-384.
+     *
+     * @throws IllegalArgumentException if the key does not fit the algorithm.
+     */
+    public TokenExchangeBuilder privateKey(PrivateKey key, String keyId, String algorithm) {
+      config.privateKey(key, keyId, HelperConfig.checkAlgorithm(algorithm));
+      return this;
+    }
+
+    /**
+     * A client assertion from outside, sent as {@code client_assertion}, as for {@link
+     * ClientCredentialsBuilder#clientAssertion}.
+     */
+    public TokenExchangeBuilder clientAssertion(ClientAssertionSource source) {
+      config.clientAssertion(source);
+      return this;
+    }
+
+    /**
+     * The {@code aud} of the client's assertions: the token endpoint's URL by default, or the
+     * issuer if the server asks for that.
+     */
+    public TokenExchangeBuilder assertionAudience(String audience) {
+      config.assertionAudience(audience);
+      return this;
+    }
+
+    /**
+     * How the client authenticates. Defaults to {@link ClientAuthentication#PRIVATE_KEY_JWT} with a
+     * private key or an assertion, {@link ClientAuthentication#CLIENT_SECRET_BASIC} with a secret
+     * (or {@code CLIENT_SECRET_POST} if the server's metadata lists only that), and {@code NONE}
+     * (only the {@code client_id} is sent) with neither: RFC 8693 leaves it to the server whether a
+     * client must authenticate.
+     */
+    public TokenExchangeBuilder clientAuthentication(ClientAuthentication method) {
+      config.clientAuthentication(method);
+      return this;
+    }
+
+    /**
+     * Where the token to exchange comes from: the subject's, such as the token a user called this
+     * server with. It is asked for each exchange. Required.
+     */
+    public TokenExchangeBuilder subjectToken(SecurityTokenSource source) {
+      this.subjectToken = Objects.requireNonNull(source, "source == null");
+      return this;
+    }
+
+    /**
+     * The type of the subject token, an RFC 8693 §3 URI such as {@code
+     * urn:ietf:params:oauth:token-type:id_token} or {@code urn:ietf:params:oauth:token-type:jwt}.
+     * Defaults to {@code urn:ietf:params:oauth:token-type:access_token}.
+     */
+    public TokenExchangeBuilder subjectTokenType(String type) {
+      this.subjectTokenType = checkType(type, "subjectTokenType");
+      return this;
+    }
+
+    /**
+     * The token of the party that acts for the subject (RFC 8693 §1.1, delegation), such as this
+     * service's own machine token, and its type (an RFC 8693 §3 URI). By default none is sent.
+     */
+    public TokenExchangeBuilder actorToken(SecurityTokenSource source, String type) {
+      Objects.requireNonNull(source, "source == null");
+      this.actorTokenType = checkType(type, "actorTokenType");
+      this.actorToken = source;
+      return this;
+    }
+
+    /**
+     * The type of token to ask for, an RFC 8693 §3 URI. By default none is sent, and the server
+     * chooses; the token must be one a manager can send, a Bearer or DPoP access token.
+     */
+    public TokenExchangeBuilder requestedTokenType(String type) {
+      this.requestedTokenType = checkType(type, "requestedTokenType");
+      return this;
+    }
+
+    /**
+     * Adds a logical name of the service the token is for (RFC 8693 §2.1 {@code audience}), such as
+     * a client id the server knows. May be called more than once.
+     */
+    public TokenExchangeBuilder audience(String audience) {
+      Objects.requireNonNull(audience, "audience == null");
+      if (audience.isEmpty()) throw new IllegalArgumentException("audience is empty");
+      audiences.add(audience);
+      return this;
+    }
+
+    /**
+     * Adds a resource indicator (RFC 8693 §2.1, RFC 8707): the absolute URI of an API the token is
+     * for. May be called more than once.
+     */
+    public TokenExchangeBuilder resource(String resource) {
+      resources.add(HelperConfig.checkResource(resource));
+      return this;
+    }
+
+    /** The scope to ask for, space-separated. By default none is sent. */
+    public TokenExchangeBuilder scope(String scope) {
+      this.scope = OAuth2RefreshApi.Builder.checkScope(scope);
+      return this;
+    }
+
+    /** The client to send requests with, as for {@link ClientCredentialsBuilder#client}. */
+    public TokenExchangeBuilder client(OkHttpClient client) {
+      config.client(client);
+      return this;
+    }
+
+    /** Binds the tokens to {@code dpop}'s key, as {@link OAuth2RefreshApi.Builder#dpop} does. */
+    public TokenExchangeBuilder dpop(DPoP dpop) {
+      config.dpop(dpop);
+      return this;
+    }
+
+    /** Allows cleartext {@code http} endpoints that are not on loopback. Defaults to false. */
+    public TokenExchangeBuilder allowCleartext(boolean allowCleartext) {
+      config.allowCleartext(allowCleartext);
+      return this;
+    }
+
+    /** The clock for expiries and assertions. Defaults to {@link System#currentTimeMillis()}. */
+    public TokenExchangeBuilder clock(Clock clock) {
+      config.clock(clock);
+      return this;
+    }
+
+    private static String checkType(String type, String name) {
+      Objects.requireNonNull(type, "type == null");
+      if (type.isEmpty()) throw new IllegalArgumentException(name + " is empty");
+      return type;
+    }
+
+    /** Returns a new source; the builder is left as it was, to build more. */
+    public OAuth2TokenSource build() {
+      SecurityTokenSource subject = subjectToken;
+      if (subject == null) {
+        throw new IllegalStateException("no subject token: call subjectToken(source)");
+      }
+      TokenEndpointClient http = config.http();
+      return new OAuth2TokenSource(this, subject, http, config.server(http));
     }
   }
 }

@@ -91,7 +91,8 @@ final class TokenRequests {
       @Nullable String requestedTokenType,
       List<String> audiences,
       List<String> resources,
-      @Nullable String scope)
+      @Nullable String scope,
+      @Nullable String claims)
       throws IOException {
     FormBody.Builder form = grant(Grant.TOKEN_EXCHANGE);
     for (String resource : resources) form.add("resource", resource);
@@ -102,6 +103,7 @@ final class TokenRequests {
     if (actorToken != null && actorTokenType != null) {
       form.add("actor_token", actorToken).add("actor_token_type", actorTokenType);
     }
+    if (claims != null) form.add("claims", claims);
     return post(endpoint, endpoint, form, client, serverMethods);
   }
 
