@@ -648,29 +648,24 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
    *
    * <p>A manager holds one exchanged token and runs one exchange at a time, which all its calls
    * share: give each subject its own manager. A server that acts for many users gives each user a
-   * session of a keyed credential, built from a builder of its own:
+   * session of a keyed credential, from one builder and {@link #buildFor}:
    *
    * <pre>{@code
+   * OAuth2TokenSource.TokenExchangeBuilder orders = OAuth2TokenSource.tokenExchange()
+   *     .tokenEndpoint("https://auth.example.com/oauth/token")
+   *     .clientId("gateway")
+   *     .clientSecret(secret)
+   *     .audience("https://orders.example.com");
    * SessionRegistry sessions = SessionRegistry.builder()
    *     .addKeyed("orders", UserId.class, user -> RefreshManager.builder()
-   *         .tokenSource(ordersExchange() // a new builder for each user
-   *             .subjectToken(() -> inboundTokens.tokenOf(user))
-   *             .build()))
+   *         .tokenSource(orders.buildFor(() -> inboundTokens.tokenOf(user))))
    *     .build();
-   *
-   * static OAuth2TokenSource.TokenExchangeBuilder ordersExchange() {
-   *   return OAuth2TokenSource.tokenExchange()
-   *       .tokenEndpoint("https://auth.example.com/oauth/token")
-   *       .clientId("gateway")
-   *       .clientSecret(secret)
-   *       .audience("https://orders.example.com");
-   * }
    * }</pre>
    *
-   * <p>{@link #build()} reads the builder and leaves it as it was, so one builder may build several
-   * sources, one after another. A builder is not thread-safe: a registry builds the sessions of two
-   * keys at the same time, and two factories that set their subjects on one shared builder could
-   * each build a source with the other's subject.
+   * <p>{@link #build()} and {@link #buildFor} read the builder and leave it as it was. A builder
+   * that is no longer changed can build sources from any thread; one whose subject is set per
+   * source with {@link #subjectToken} cannot, since two threads could each build with the other's
+   * subject: use {@code buildFor} there.
    *
    * <p>When the server's answer carries a refresh token, the source keeps it, and its next fetch
    * refreshes with it ({@code grant_type=refresh_token}, with the same client authentication)
@@ -867,6 +862,17 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
       Objects.requireNonNull(type, "type == null");
       if (type.isEmpty()) throw new IllegalArgumentException(name + " is empty");
       return type;
+    }
+
+    /**
+     * Returns a new source for {@code subjectToken}, with every other setting of this builder,
+     * which it reads and does not change: one builder, configured once, serves every subject of a
+     * keyed credential, from any thread. A {@link #subjectToken} set on the builder is not used.
+     */
+    public OAuth2TokenSource buildFor(SecurityTokenSource subjectToken) {
+      Objects.requireNonNull(subjectToken, "subjectToken == null");
+      TokenEndpointClient http = config.http();
+      return new OAuth2TokenSource(this, subjectToken, http, config.server(http));
     }
 
     /** Returns a new source; the builder is left as it was, to build more. */

@@ -66,6 +66,29 @@ final class TokenExchangeSourceTest {
   }
 
   @Test
+  void oneBuilderBuildsASourcePerSubjectFromAnyThreadWithoutMixingThem() throws Exception {
+    for (int i = 0; i < 2; i++) {
+      server.enqueue(json(200, "{\"access_token\":\"orders\",\"token_type\":\"Bearer\"}"));
+    }
+    OAuth2TokenSource.TokenExchangeBuilder orders =
+        OAuth2TokenSource.tokenExchange().tokenEndpoint(endpoint()).clientId("gateway");
+    java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      java.util.concurrent.Future<OAuth2TokenSource> ann =
+          threads.submit(() -> orders.buildFor(() -> "token-of-ann"));
+      java.util.concurrent.Future<OAuth2TokenSource> bob =
+          threads.submit(() -> orders.buildFor(() -> "token-of-bob"));
+      ann.get(10, java.util.concurrent.TimeUnit.SECONDS).fetch();
+      assertEquals("token-of-ann", Jose.form(server.takeRequest()).get("subject_token"));
+      bob.get(10, java.util.concurrent.TimeUnit.SECONDS).fetch();
+      assertEquals("token-of-bob", Jose.form(server.takeRequest()).get("subject_token"));
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
   void requestCarriesEveryRfc8693Parameter() throws Exception {
     server.enqueue(
         json(
