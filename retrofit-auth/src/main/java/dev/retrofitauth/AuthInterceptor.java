@@ -4,6 +4,7 @@ import dev.retrofitauth.RequestTags.AuthMark;
 import dev.retrofitauth.RequestTags.DPoPNonce;
 import dev.retrofitauth.RequestTags.DPoPSigned;
 import dev.retrofitauth.RequestTags.RuleMatch;
+import dev.retrofitauth.internal.Challenges;
 import dev.retrofitauth.internal.Internal.AuthComponent;
 import java.io.IOException;
 import okhttp3.Interceptor;

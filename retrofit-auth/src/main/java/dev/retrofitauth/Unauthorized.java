@@ -1,6 +1,7 @@
 package dev.retrofitauth;
 
 import dev.retrofitauth.RequestTags.AuthMark;
+import dev.retrofitauth.internal.Challenges;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;

@@ -1,9 +1,9 @@
-package dev.retrofitauth;
+package dev.retrofitauth.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import dev.retrofitauth.Challenges.Challenge;
+import dev.retrofitauth.internal.Challenges.Challenge;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;

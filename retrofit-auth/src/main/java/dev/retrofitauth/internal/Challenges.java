@@ -1,4 +1,4 @@
-package dev.retrofitauth;
+package dev.retrofitauth.internal;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -12,15 +12,18 @@ import org.jspecify.annotations.Nullable;
  * Parses {@code WWW-Authenticate} (RFC 9110 §11.6.1): several challenges in one header or in
  * several, auth-params with token or quoted-string values (with escapes), and token68. It never
  * throws: whatever does not parse ends the header's challenges there.
+ *
+ * <p>Not API: the core's 401 check and the OAuth 2 helpers (RFC 9728 {@code resource_metadata})
+ * share it, so that both read a header alike. It may change or disappear in any release.
  */
-final class Challenges {
+public final class Challenges {
   private Challenges() {}
 
   /** One challenge: its scheme, and its auth-params with lower-cased names. */
-  static final class Challenge {
-    final String scheme;
-    final Map<String, String> params;
-    final @Nullable String token68;
+  public static final class Challenge {
+    public final String scheme;
+    public final Map<String, String> params;
+    public final @Nullable String token68;
 
     Challenge(String scheme, Map<String, String> params, @Nullable String token68) {
       this.scheme = scheme;
@@ -28,11 +31,11 @@ final class Challenges {
       this.token68 = token68;
     }
 
-    boolean is(String scheme) {
+    public boolean is(String scheme) {
       return this.scheme.equalsIgnoreCase(scheme);
     }
 
-    @Nullable String param(String name) {
+    public @Nullable String param(String name) {
       return params.get(name);
     }
 
@@ -45,7 +48,7 @@ final class Challenges {
   }
 
   /** Returns the challenges of every {@code WWW-Authenticate} value, in order. */
-  static List<Challenge> parse(List<String> headerValues) {
+  public static List<Challenge> parse(List<String> headerValues) {
     List<Challenge> result = new ArrayList<>();
     for (String value : headerValues) new Parser(value).parse(result);
     return result;
