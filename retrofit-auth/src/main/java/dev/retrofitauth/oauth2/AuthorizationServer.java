@@ -8,7 +8,9 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.util.Collections;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 import okhttp3.HttpUrl;
 import okhttp3.Request;
@@ -33,7 +35,12 @@ import org.jspecify.annotations.Nullable;
  *
  * The second is tried only if the first answered, but not with a JSON 2xx (a 404, a redirect, a
  * catch-all HTML page); a network failure ends the read. A document whose {@code issuer} is not
- * exactly the configured issuer is refused (RFC 8414 §3.3), wherever it was found. Thread-safe.
+ * exactly the configured issuer is refused (RFC 8414 §3.3), wherever it was found.
+ *
+ * <p>Given a protected resource instead of an issuer, the first use reads the resource's metadata
+ * (RFC 9728, {@link ProtectedResourceMetadata}) and takes the first authorization server it names
+ * as the issuer, under the same lock and with the same rule: a read that fails, of either document,
+ * is not kept. Thread-safe.
  */
 final class AuthorizationServer {
   private static final String OAUTH_WELL_KNOWN = "/.well-known/oauth-authorization-server";
@@ -42,6 +49,7 @@ final class AuthorizationServer {
   private final @Nullable HttpUrl tokenEndpoint;
   private final @Nullable HttpUrl revocationEndpoint;
   private final @Nullable String issuer;
+  private final @Nullable String protectedResource;
   private final TokenEndpointClient http;
   private final boolean allowCleartext;
   private final Object lock = new Object();
@@ -53,11 +61,13 @@ final class AuthorizationServer {
       @Nullable HttpUrl tokenEndpoint,
       @Nullable HttpUrl revocationEndpoint,
       @Nullable String issuer,
+      @Nullable String protectedResource,
       TokenEndpointClient http,
       boolean allowCleartext) {
     this.tokenEndpoint = tokenEndpoint;
     this.revocationEndpoint = revocationEndpoint;
     this.issuer = issuer;
+    this.protectedResource = protectedResource;
     this.http = http;
     this.allowCleartext = allowCleartext;
   }
@@ -66,29 +76,45 @@ final class AuthorizationServer {
       @Nullable HttpUrl tokenEndpoint,
       @Nullable HttpUrl revocationEndpoint,
       TokenEndpointClient http) {
-    return new AuthorizationServer(tokenEndpoint, revocationEndpoint, null, http, false);
+    return new AuthorizationServer(tokenEndpoint, revocationEndpoint, null, null, http, false);
   }
 
   /** {@code issuer} is the user's text, which the metadata's {@code issuer} must equal exactly. */
   static AuthorizationServer discovered(
       String issuer, TokenEndpointClient http, boolean allowCleartext) {
-    return new AuthorizationServer(null, null, issuer, http, allowCleartext);
+    return new AuthorizationServer(null, null, issuer, null, http, allowCleartext);
+  }
+
+  /**
+   * {@code resource} is the user's text, which the resource metadata's {@code resource} must equal
+   * exactly; the first authorization server that metadata names is the issuer.
+   */
+  static AuthorizationServer ofProtectedResource(
+      String resource, TokenEndpointClient http, boolean allowCleartext) {
+    return new AuthorizationServer(null, null, null, resource, http, allowCleartext);
+  }
+
+  /** True if the endpoints come from metadata, not from the configuration. */
+  private boolean discovers() {
+    return issuer != null || protectedResource != null;
   }
 
   HttpUrl tokenEndpoint() throws IOException {
-    if (issuer == null) return checkNotNull(tokenEndpoint);
-    return endpoint(metadata().tokenEndpoint, "token_endpoint", "tokenEndpoint(url)");
+    if (!discovers()) return checkNotNull(tokenEndpoint);
+    Metadata metadata = metadata();
+    return endpoint(metadata, metadata.tokenEndpoint, "token_endpoint", "tokenEndpoint(url)");
   }
 
   HttpUrl revocationEndpoint() throws IOException {
-    if (issuer == null) return checkNotNull(revocationEndpoint);
+    if (!discovers()) return checkNotNull(revocationEndpoint);
+    Metadata metadata = metadata();
     return endpoint(
-        metadata().revocationEndpoint, "revocation_endpoint", "revocationEndpoint(url)");
+        metadata, metadata.revocationEndpoint, "revocation_endpoint", "revocationEndpoint(url)");
   }
 
   /** The server's {@code token_endpoint_auth_methods_supported}, or null if not known. */
   @Nullable Set<String> authMethodsSupported() throws IOException {
-    return issuer == null ? null : metadata().authMethods;
+    return discovers() ? metadata().authMethods : null;
   }
 
   private static HttpUrl checkNotNull(@Nullable HttpUrl url) {
@@ -96,7 +122,9 @@ final class AuthorizationServer {
     return url;
   }
 
-  private HttpUrl endpoint(@Nullable String value, String name, String setter) throws IOException {
+  private HttpUrl endpoint(Metadata metadata, @Nullable String value, String name, String setter)
+      throws IOException {
+    String issuer = metadata.issuer;
     if (value == null) {
       throw new IOException(
           "the authorization server metadata of "
@@ -105,7 +133,9 @@ final class AuthorizationServer {
               + name
               + ": call "
               + setter
-              + " instead of issuer(url)");
+              + (this.issuer != null
+                  ? " instead of issuer(url)"
+                  : " instead of protectedResource(url)"));
     }
     HttpUrl url = HttpUrl.parse(value);
     if (url == null) {
@@ -143,7 +173,7 @@ final class AuthorizationServer {
 
   private Metadata discover() throws IOException {
     String issuer = this.issuer;
-    if (issuer == null) throw new AssertionError();
+    if (issuer == null) issuer = issuerOf(Objects.requireNonNull(protectedResource));
     HttpUrl issuerUrl = Internal.parseUrl(issuer);
     String path = issuerUrl.encodedPath();
     if (path.endsWith("/")) path = path.substring(0, path.length() - 1);
@@ -168,6 +198,33 @@ final class AuthorizationServer {
               + " answered "
               + describe(response));
     }
+  }
+
+  /**
+   * Returns the first authorization server that {@code resource}'s metadata names (RFC 9728 §2),
+   * after checking that it is an issuer identifier this helper may use.
+   */
+  private String issuerOf(String resource) throws IOException {
+    List<String> servers = ProtectedResourceMetadata.read(resource, http).authorizationServers();
+    String where = "the protected resource metadata of " + resource;
+    if (servers.isEmpty()) throw new IOException(where + " names no authorization server");
+    String issuer = servers.get(0);
+    HttpUrl url = HttpUrl.parse(issuer);
+    if (url == null || url.query() != null || url.fragment() != null || issuer.indexOf('#') >= 0) {
+      throw new IOException(
+          where
+              + " names an authorization server that is not an http or https URL without query or"
+              + " fragment: "
+              + ServerText.sanitize(issuer));
+    }
+    if (!url.isHttps() && !allowCleartext && !Internal.isLoopback(url)) {
+      throw new IOException(
+          where
+              + " names a cleartext http authorization server, "
+              + ServerText.sanitize(issuer)
+              + ": use https, or call allowCleartext(true)");
+    }
+    return issuer;
   }
 
   /**
@@ -248,6 +305,7 @@ final class AuthorizationServer {
               + " it");
     }
     return new Metadata(
+        issuer,
         tokenEndpoint,
         revocationEndpoint,
         authMethods != null ? Collections.unmodifiableSet(authMethods) : null);
@@ -257,21 +315,26 @@ final class AuthorizationServer {
   public String toString() {
     return issuer != null
         ? "issuer=" + issuer
-        : tokenEndpoint != null
-            ? "tokenEndpoint=" + tokenEndpoint
-            : "revocationEndpoint=" + revocationEndpoint;
+        : protectedResource != null
+            ? "protectedResource=" + protectedResource
+            : tokenEndpoint != null
+                ? "tokenEndpoint=" + tokenEndpoint
+                : "revocationEndpoint=" + revocationEndpoint;
   }
 
   /** What the helpers use of a metadata document. Immutable. */
   private static final class Metadata {
+    final String issuer;
     final @Nullable String tokenEndpoint;
     final @Nullable String revocationEndpoint;
     final @Nullable Set<String> authMethods;
 
     Metadata(
+        String issuer,
         @Nullable String tokenEndpoint,
         @Nullable String revocationEndpoint,
         @Nullable Set<String> authMethods) {
+      this.issuer = issuer;
       this.tokenEndpoint = tokenEndpoint;
       this.revocationEndpoint = revocationEndpoint;
       this.authMethods = authMethods;

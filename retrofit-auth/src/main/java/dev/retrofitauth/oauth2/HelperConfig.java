@@ -23,6 +23,7 @@ final class HelperConfig {
 
   private @Nullable HttpUrl endpoint;
   private @Nullable String issuer;
+  private @Nullable String protectedResource;
   private @Nullable String clientId;
   private @Nullable String clientSecret;
   private @Nullable ClientAuthentication clientAuthentication;
@@ -51,6 +52,11 @@ final class HelperConfig {
       throw new IllegalArgumentException("an issuer has no query or fragment: " + url);
     }
     this.issuer = url;
+  }
+
+  void protectedResource(String url) {
+    ProtectedResourceMetadata.checkResourceIdentifier(url);
+    this.protectedResource = url;
   }
 
   void clientId(String clientId) {
@@ -96,9 +102,12 @@ final class HelperConfig {
     this.assertionAudience = audience;
   }
 
-  /** True if the server is found from its issuer, whose metadata names the token endpoint. */
+  /**
+   * True if the endpoints are found in the server's metadata: at the issuer given, or at the one
+   * that a protected resource's metadata names.
+   */
   boolean hasIssuer() {
-    return issuer != null;
+    return issuer != null || protectedResource != null;
   }
 
   void client(OkHttpClient client) {
@@ -143,7 +152,7 @@ final class HelperConfig {
 
   /**
    * Returns where requests go, sent through {@code http}; checks that exactly one of endpoint and
-   * issuer is set.
+   * issuer is set, or a protected resource alone.
    */
   AuthorizationServer server(TokenEndpointClient http) {
     String setter = endpointName + "Endpoint(url)";
@@ -152,6 +161,21 @@ final class HelperConfig {
     if (endpoint != null && issuer != null) {
       throw new IllegalStateException(
           setter + " and issuer(url) exclude each other: call one of them");
+    }
+    String resource = protectedResource;
+    if (resource != null) {
+      if (endpoint != null || issuer != null) {
+        throw new IllegalStateException(
+            "protectedResource(url) excludes "
+                + setter
+                + " and issuer(url): the resource's metadata names the authorization server; call"
+                + " one of them");
+      }
+      if (!allowCleartext && isCleartext(Internal.parseUrl(resource))) {
+        throw new IllegalStateException(
+            "the protected resource is cleartext http: use https, or call allowCleartext(true)");
+      }
+      return AuthorizationServer.ofProtectedResource(resource, http, allowCleartext);
     }
     if (issuer != null) {
       if (!allowCleartext && isCleartext(Internal.parseUrl(issuer))) {
@@ -236,7 +260,7 @@ final class HelperConfig {
         && method != ClientAuthentication.CLIENT_SECRET_BASIC
         && method != ClientAuthentication.CLIENT_SECRET_POST
         && !endpointName.equals("token")
-        && issuer == null
+        && !hasIssuer()
         && assertionAudience == null) {
       // RFC 7523 §3: the aud identifies the authorization server, not the endpoint it goes to.
       throw new IllegalStateException(

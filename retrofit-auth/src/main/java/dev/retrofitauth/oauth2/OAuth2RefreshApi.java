@@ -158,6 +158,24 @@ public final class OAuth2RefreshApi implements RefreshApiWithRequirements, UsesD
       return this;
     }
 
+    /**
+     * The protected resource (the API) whose tokens these are, by its resource identifier, such as
+     * {@code https://api.example.com}: instead of {@link #issuer} or {@link #tokenEndpoint}, the
+     * first refresh reads the resource's metadata (RFC 9728, {@code
+     * /.well-known/oauth-protected-resource} inserted between the host and the path), takes the
+     * first authorization server it names as the issuer, and reads that server's metadata as {@link
+     * #issuer} does. Both are read once and kept; a read that fails is not kept.
+     *
+     * <p>The metadata is used only if its {@code resource} is {@code url} exactly, as given here,
+     * so that a document about another resource cannot name the authorization server the client's
+     * credentials go to; the authorization server's metadata must name the issuer exactly. It must
+     * be https, except on loopback.
+     */
+    public Builder protectedResource(String url) {
+      config.protectedResource(url);
+      return this;
+    }
+
     /** The client id. Required. */
     public Builder clientId(String clientId) {
       config.clientId(clientId);

@@ -113,6 +113,16 @@ public final class OAuth2Revoker implements TokenRevoker {
       return this;
     }
 
+    /**
+     * The protected resource (the API) whose tokens these are: its metadata names the authorization
+     * server, read on the first revocation as {@link OAuth2RefreshApi.Builder#protectedResource}
+     * describes. Instead of {@link #issuer} or {@link #revocationEndpoint}.
+     */
+    public Builder protectedResource(String url) {
+      config.protectedResource(url);
+      return this;
+    }
+
     /** The client id. Required. */
     public Builder clientId(String clientId) {
       config.clientId(clientId);

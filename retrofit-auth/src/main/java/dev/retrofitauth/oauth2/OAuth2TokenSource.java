@@ -357,6 +357,16 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
       return this;
     }
 
+    /**
+     * The protected resource (the API) the tokens are for: its metadata names the authorization
+     * server, read on the first fetch as {@link OAuth2RefreshApi.Builder#protectedResource}
+     * describes. Instead of {@link #issuer} or {@link #tokenEndpoint}.
+     */
+    public ClientCredentialsBuilder protectedResource(String url) {
+      config.protectedResource(url);
+      return this;
+    }
+
     /** The client id. Required. */
     public ClientCredentialsBuilder clientId(String clientId) {
       config.clientId(clientId);
@@ -509,6 +519,16 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
      */
     public JwtBearerBuilder issuer(String url) {
       config.issuer(url);
+      return this;
+    }
+
+    /**
+     * The protected resource (the API) the tokens are for: its metadata names the authorization
+     * server, read on the first fetch as {@link OAuth2RefreshApi.Builder#protectedResource}
+     * describes. Instead of {@link #issuer} or {@link #tokenEndpoint}.
+     */
+    public JwtBearerBuilder protectedResource(String url) {
+      config.protectedResource(url);
       return this;
     }
 

@@ -4,8 +4,9 @@
  * client_credentials} and JWT bearer grants (RFC 6749 §4.4, RFC 7523) and for token exchange (RFC
  * 8693), a {@link dev.retrofitauth.TokenRevoker} for RFC 7009, and a helper that reads the expiry
  * of a JWT access token. Each finds its endpoints from a configured URL or from the server's
- * metadata (RFC 8414), and authenticates the client with a secret or a private key ({@code
- * private_key_jwt}).
+ * metadata (RFC 8414), whose issuer may come from the API's protected resource metadata (RFC 9728,
+ * {@link ProtectedResourceMetadata}), and authenticates the client with a secret, a private key
+ * ({@code private_key_jwt}) or an assertion from the platform.
  */
 @NullMarked
 package dev.retrofitauth.oauth2;
