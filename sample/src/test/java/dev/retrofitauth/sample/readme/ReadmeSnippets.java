@@ -22,6 +22,7 @@ import dev.retrofitauth.oauth2.ClientAssertionSource;
 import dev.retrofitauth.oauth2.ClientAuthentication;
 import dev.retrofitauth.oauth2.OAuth2RefreshApi;
 import dev.retrofitauth.oauth2.OAuth2TokenSource;
+import dev.retrofitauth.oauth2.SecurityTokenSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.reactivex.rxjava3.core.Single;
@@ -148,6 +149,44 @@ final class ReadmeSnippets {
             .clientAssertion(ClientAssertionSource.fromFile(   // read again for each token request
                 new File(System.getenv("AZURE_FEDERATED_TOKEN_FILE"))))
             .scope("api://reports/.default").build())
+        .build();
+    // readme:end
+  }
+
+  static void tokenExchange(RefreshManager userAuth, InboundTokens inboundTokens) {
+    // readme:begin token-exchange
+    // One user: the token of the user's own session, exchanged for one for the orders API.
+    RefreshManager orders = RefreshManager.builder()
+        .tokenSource(OAuth2TokenSource.tokenExchange()
+            .issuer("https://auth.example.com")
+            .clientId("gateway").clientSecret(secret)
+            .subjectToken(SecurityTokenSource.of(userAuth))
+            .audience("https://orders.example.com").build())
+        .build();
+
+    // A server acting for many users: one builder, a session per user.
+    OAuth2TokenSource.TokenExchangeBuilder exchange = OAuth2TokenSource.tokenExchange()
+        .issuer("https://auth.example.com")
+        .clientId("gateway").clientSecret(secret)
+        .audience("https://orders.example.com");
+    SessionRegistry sessions = SessionRegistry.builder()
+        .addKeyed("orders", String.class, userId -> RefreshManager.builder()
+            .tokenSource(exchange.buildFor(() -> inboundTokens.tokenOf(userId))))
+        .build();
+    // readme:end
+  }
+
+  /** Where a server keeps the token each user called it with. */
+  interface InboundTokens {
+    String tokenOf(String userId);
+  }
+
+  static void protectedResource() {
+    // readme:begin protected-resource
+    OAuth2TokenSource source = OAuth2TokenSource.clientCredentials()
+        .protectedResource("https://api.example.com") // instead of issuer(url) or tokenEndpoint(url)
+        .clientId("reporting-job")
+        .clientSecret(secret)
         .build();
     // readme:end
   }
