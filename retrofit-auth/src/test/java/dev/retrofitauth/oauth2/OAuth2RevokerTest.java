@@ -133,6 +133,54 @@ final class OAuth2RevokerTest {
     assertEquals(List.of(server.url("/oauth/token").toString()), claims.getAudience());
   }
 
+  /**
+   * A revocation endpoint that checks a client assertion's {@code aud} as Keycloak does: the issuer
+   * or the token endpoint, never the revocation endpoint itself.
+   */
+  @Test
+  void aRevocationWithAClientAssertionIsAcceptedByAServerThatChecksAudLikeKeycloak()
+      throws Exception {
+    String issuer = server.url("/realms/demo").toString();
+    String tokenEndpoint = server.url("/realms/demo/protocol/openid-connect/token").toString();
+    List<String> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    server.setDispatcher(
+        new okhttp3.mockwebserver.Dispatcher() {
+          @Override
+          public MockResponse dispatch(RecordedRequest request) {
+            if (request.getPath().startsWith("/.well-known/")) {
+              return json(
+                  200,
+                  "{\"issuer\":\""
+                      + issuer
+                      + "\",\"token_endpoint\":\""
+                      + tokenEndpoint
+                      + "\",\"revocation_endpoint\":\""
+                      + server.url("/realms/demo/protocol/openid-connect/revoke")
+                      + "\"}");
+            }
+            JWTClaimsSet claims =
+                Jose.verify(
+                    Jose.form(request).get("client_assertion"),
+                    Alg.ES256,
+                    Alg.ES256.keys.getPublic());
+            List<String> aud = claims.getAudience();
+            boolean accepted = aud.contains(issuer) || aud.contains(tokenEndpoint);
+            answers.add(accepted ? "accepted" : "invalid_client for aud " + aud);
+            return accepted ? new MockResponse() : json(400, "{\"error\":\"invalid_client\"}");
+          }
+        });
+
+    OAuth2Revoker.builder()
+        .issuer(issuer)
+        .allowCleartext(true)
+        .clientId("my app")
+        .privateKey(Alg.ES256.keys.getPrivate(), "key-1")
+        .build()
+        .revoke(SESSION);
+
+    assertEquals(List.of("accepted"), answers);
+  }
+
   @Test
   void withOnlyARevocationEndpointAClientAssertionNeedsItsAudienceSet() throws Exception {
     IllegalStateException e =
