@@ -33,11 +33,6 @@ final class Grant {
         || source instanceof TokenSourceWithRequirements;
   }
 
-  /** True if a scope challenge can be answered: only a token source can widen its scope. */
-  static boolean answersScope(@Nullable TokenSource source) {
-    return source instanceof TokenSourceWithRequirements;
-  }
-
   /** True if {@code current} can be refreshed: by a source, or by a RefreshApi with a token. */
   boolean canRefresh(@Nullable Tokens current) {
     return source != null

@@ -61,11 +61,7 @@ public final class RefreshManager {
     this.listeners = new Listeners(builder.listeners.toArray(new AuthListener[0]));
     this.singleFlight = new SingleFlight(builder.config(), listeners);
     this.unauthorized =
-        new Unauthorized(
-            origins,
-            listeners,
-            Grant.answersClaims(builder.refreshApi, builder.tokenSource),
-            Grant.answersScope(builder.tokenSource));
+        new Unauthorized(origins, listeners, builder.refreshApi, builder.tokenSource);
     this.interceptor =
         new AuthInterceptor(singleFlight, policies, origins, builder.dpop, builder.refreshRule);
     this.networkInterceptor = new DPoPNetworkInterceptor(builder.dpop, origins);

@@ -11,4 +11,11 @@ import java.io.IOException;
 public interface TokenSourceWithRequirements extends TokenSource {
   /** Fetches a token that meets {@code requirements}, as {@link #fetch()} does otherwise. */
   Tokens fetch(TokenRequirements requirements) throws IOException;
+
+  /**
+   * True if this source may ask for {@code requirements}: a resource server's challenge is not
+   * trusted to widen the scope beyond what the app allows. A challenge it does not accept goes to
+   * the caller as it is, and nothing is fetched.
+   */
+  boolean accepts(TokenRequirements requirements);
 }

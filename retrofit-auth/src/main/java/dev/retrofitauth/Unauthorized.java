@@ -18,17 +18,31 @@ final class Unauthorized {
   private final Origins origins;
   private final Listeners listeners;
   private final boolean answersClaims;
-  private final boolean answersScope;
+  private final @Nullable TokenSourceWithRequirements scopeSource;
 
   /**
-   * {@code answersClaims} and {@code answersScope}: whether the session's RefreshApi or TokenSource
-   * can ask for a token that meets a claims or a scope challenge.
+   * {@code refreshApi} and {@code source}: the session's, which may ask for a token that meets a
+   * claims challenge, or, for a source, a scope challenge that it accepts.
    */
-  Unauthorized(Origins origins, Listeners listeners, boolean answersClaims, boolean answersScope) {
+  Unauthorized(
+      Origins origins,
+      Listeners listeners,
+      @Nullable RefreshApi refreshApi,
+      @Nullable TokenSource source) {
     this.origins = origins;
     this.listeners = listeners;
-    this.answersClaims = answersClaims;
-    this.answersScope = answersScope;
+    this.answersClaims = Grant.answersClaims(refreshApi, source);
+    this.scopeSource =
+        source instanceof TokenSourceWithRequirements ? (TokenSourceWithRequirements) source : null;
+  }
+
+  /** True if the session's token source may ask for {@code scope}, which a challenge named. */
+  private boolean answersScope(@Nullable String scope) {
+    TokenSourceWithRequirements source = scopeSource;
+    return source != null
+        && scope != null
+        && hasText(scope)
+        && source.accepts(TokenRequirements.scope(scope.trim()));
   }
 
   /**
@@ -72,7 +86,7 @@ final class Unauthorized {
       if ("insufficient_claims".equals(error) && answersClaims && hasText(claims)) {
         return TokenRequirements.claims(decodeClaims(claims));
       }
-      if ("insufficient_scope".equals(error) && answersScope && hasText(scope)) {
+      if ("insufficient_scope".equals(error) && answersScope(scope)) {
         return TokenRequirements.scope(scope.trim());
       }
     }
@@ -123,7 +137,7 @@ final class Unauthorized {
           if (!answersClaims || !hasText(challenge.param("claims"))) hopeless = true;
           break;
         case "insufficient_scope":
-          if (!answersScope || !hasText(challenge.param("scope"))) hopeless = true;
+          if (!answersScope(challenge.param("scope"))) hopeless = true;
           break;
         case "invalid_request":
         case "use_dpop_nonce":

@@ -35,6 +35,13 @@ final class JdbcCalls {
     T run(Connection connection) throws SQLException;
   }
 
+  /**
+   * At most this many database calls at once in the process: a driver stuck connecting (no login
+   * timeout, a server that drops packets) holds its thread past the timeout, and new calls must not
+   * add threads without end.
+   */
+  static final int MAX_THREADS = 64;
+
   private static final ThreadPoolExecutor THREADS = newThreads();
 
   private final DataSource dataSource;
@@ -53,7 +60,7 @@ final class JdbcCalls {
     ThreadPoolExecutor executor =
         new ThreadPoolExecutor(
             0,
-            Integer.MAX_VALUE,
+            MAX_THREADS,
             10,
             TimeUnit.SECONDS,
             new SynchronousQueue<Runnable>(),
@@ -82,7 +89,13 @@ final class JdbcCalls {
     try {
       future = THREADS.submit(attempt::run);
     } catch (RuntimeException e) {
-      throw new IOException(what + ": cannot start a thread for the database call", e);
+      throw new IOException(
+          what
+              + ": "
+              + MAX_THREADS
+              + " database calls of this process are still waiting for the database; failing"
+              + " this one at once",
+          e);
     }
     try {
       return future.get(timeoutMillis, TimeUnit.MILLISECONDS);

@@ -21,9 +21,10 @@ public interface ClientAssertionSource {
 
   /**
    * The assertion in {@code file}, read again for each token request so that a rotated file is used
-   * at once. Its text, trimmed, must be a JWT whose {@code exp} has not passed: an expired one is
-   * never sent. A missing, unreadable, empty or expired file fails the token request with an {@link
-   * IOException} that names the file (never its content), and no request is sent.
+   * at once. Its text, trimmed, must be a JWT whose {@code exp} is at least 30 s away: one that has
+   * expired, or is about to, is never sent. A missing, unreadable, empty or expired file fails the
+   * token request with an {@link IOException} that names the file (never its content), and no
+   * request is sent.
    */
   static ClientAssertionSource fromFile(File file) {
     Objects.requireNonNull(file, "file == null");

@@ -78,6 +78,31 @@ final class ClientAuth {
     return ClientAuthentication.CLIENT_SECRET_BASIC;
   }
 
+  /**
+   * Returns {@code tokenEndpoint}, the default {@code aud}, if {@code endpoint} is on its origin.
+   * An assertion for the token endpoint sent elsewhere (a revocation endpoint that metadata put on
+   * another server) could be replayed at the token endpoint: it is not sent, unless the app set the
+   * audience itself.
+   */
+  private @Nullable HttpUrl checkSameOrigin(HttpUrl endpoint, @Nullable HttpUrl tokenEndpoint)
+      throws IOException {
+    if (audience != null || tokenEndpoint == null) return tokenEndpoint;
+    boolean sameOrigin =
+        endpoint.scheme().equals(tokenEndpoint.scheme())
+            && endpoint.host().equals(tokenEndpoint.host())
+            && endpoint.port() == tokenEndpoint.port();
+    if (!sameOrigin) {
+      throw new IOException(
+          "a client assertion for the token endpoint "
+              + tokenEndpoint
+              + " would go to "
+              + endpoint
+              + ", on another origin, where it could be replayed; it was not sent: set"
+              + " assertionAudience(url) if that server is meant to receive it");
+    }
+    return tokenEndpoint;
+  }
+
   /** True if a request would carry a client assertion whose audience is not configured. */
   boolean needsAudience(@Nullable Set<String> serverSupported) {
     return audience == null
@@ -95,6 +120,7 @@ final class ClientAuth {
   void apply(
       Request.Builder request,
       FormBody.Builder form,
+      HttpUrl endpoint,
       @Nullable HttpUrl tokenEndpoint,
       @Nullable Set<String> serverSupported)
       throws IOException {
@@ -116,7 +142,7 @@ final class ClientAuth {
                 "client_assertion",
                 assertionSource != null
                     ? assertionSource.assertion()
-                    : clientAssertion(tokenEndpoint));
+                    : clientAssertion(checkSameOrigin(endpoint, tokenEndpoint)));
         break;
       case NONE:
         form.add("client_id", clientId);

@@ -23,6 +23,9 @@ final class FileClientAssertion implements ClientAssertionSource {
   /** Platform tokens are a few kilobytes; more is not one. */
   private static final int MAX_BYTES = 64 * 1024;
 
+  /** An assertion that expires sooner than this may expire on its way: it is not sent. */
+  static final long MIN_REMAINING_MILLIS = 30_000L;
+
   private final File file;
   private final Clock clock;
 
@@ -37,18 +40,23 @@ final class FileClientAssertion implements ClientAssertionSource {
     if (jwt.isEmpty()) throw new IOException("the client assertion file " + file + " is empty");
     long expiresAt = expiresAtMillis(jwt);
     long now = clock.currentTimeMillis();
-    if (expiresAt <= now) {
+    if (expiresAt <= now + MIN_REMAINING_MILLIS) {
       throw new IOException(
           "the client assertion in "
               + file
-              + " expired at "
+              + " expires at "
               + utc(expiresAt)
-              + " and was not sent; the platform should have written a new one by now");
+              + ", in less than 30 s, and was not sent; the platform should have written a new one"
+              + " by now");
     }
     return jwt;
   }
 
   private String read() throws IOException {
+    // A FIFO or a device would block the refresh thread, or never end.
+    if (file.exists() && !file.isFile()) {
+      throw new IOException("the client assertion file " + file + " is not a regular file");
+    }
     Buffer content = new Buffer();
     try (InputStream in = new FileInputStream(file)) {
       byte[] chunk = new byte[8192];

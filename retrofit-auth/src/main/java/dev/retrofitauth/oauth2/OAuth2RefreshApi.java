@@ -103,7 +103,13 @@ public final class OAuth2RefreshApi implements RefreshApiWithRequirements, UsesD
    */
   @Override
   public Tokens refresh(Tokens current, TokenRequirements requirements) throws IOException {
-    return refresh(current, requirements.claims());
+    try {
+      return refresh(current, requirements.claims());
+    } catch (RefreshFailedException | RefreshRejectedException e) {
+      // A resource server chose the claims: their refusal fails the calls that wait for this
+      // refresh, and never signs the user out. A dead refresh token shows on the next refresh.
+      throw new IOException("the refresh for a resource server's claims challenge failed", e);
+    }
   }
 
   private Tokens refresh(Tokens current, @Nullable String claims) throws IOException {

@@ -14,21 +14,24 @@ import java.io.IOException;
 import java.security.PrivateKey;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
+import okio.ByteString;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A {@link TokenSource} for an OAuth 2 token endpoint: machine tokens from the {@code
- * client_credentials} grant (RFC 6749 §4.4) or from a JWT bearer assertion (RFC 7523 §2.1, the way
- * Google service accounts get tokens), and tokens for another audience from a token exchange (RFC
- * 8693, see {@link TokenExchangeBuilder}).
+ * A {@link dev.retrofitauth.TokenSource} for an OAuth 2 token endpoint: machine tokens from the
+ * {@code client_credentials} grant (RFC 6749 §4.4) or from a JWT bearer assertion (RFC 7523 §2.1,
+ * the way Google service accounts get tokens), and tokens for another audience from a token
+ * exchange (RFC 8693, see {@link TokenExchangeBuilder}).
  *
  * <pre>{@code
  * RefreshManager auth = RefreshManager.builder()
@@ -64,6 +67,8 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
   private final @Nullable String assertionAudience;
   private final long assertionLifetimeMillis;
   private final @Nullable String scope;
+  // The configured scopes and the step-up scopes: all a challenge may ask for.
+  private final Set<String> allowedScopes;
   // The configured scope widened by scope challenges; null until one came.
   private volatile @Nullable String steppedUpScope;
   private final List<String> resources;
@@ -82,7 +87,8 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
    * The refresh token of the last token exchange or refresh, or null: the next fetch of a token
    * exchange source uses it first. Cleared only by the fetch whose refresh it failed.
    */
-  private final AtomicReference<@Nullable String> refreshToken = new AtomicReference<>();
+  // The refresh token of the last answer, with the subject token it was issued for.
+  private final AtomicReference<@Nullable KeptRefreshToken> refreshToken = new AtomicReference<>();
 
   private OAuth2TokenSource(
       ClientCredentialsBuilder b, TokenEndpointClient http, AuthorizationServer server) {
@@ -97,6 +103,7 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
     this.assertionAudience = null;
     this.assertionLifetimeMillis = 0L;
     this.scope = b.scope;
+    this.allowedScopes = allowedScopes(b.scope, b.stepUpScopes);
     this.resources = Collections.unmodifiableList(new ArrayList<>(b.resources));
     this.audience = b.audience;
     this.clock = b.config.clock;
@@ -125,6 +132,7 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
     this.assertionAudience = b.assertionAudience;
     this.assertionLifetimeMillis = b.assertionLifetimeMillis;
     this.scope = b.scope;
+    this.allowedScopes = allowedScopes(b.scope, b.stepUpScopes);
     this.resources = Collections.emptyList();
     this.audience = null;
     this.clock = b.config.clock;
@@ -152,6 +160,7 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
     this.assertionAudience = null;
     this.assertionLifetimeMillis = 0L;
     this.scope = b.scope;
+    this.allowedScopes = allowedScopes(b.scope, b.stepUpScopes);
     this.resources = Collections.unmodifiableList(new ArrayList<>(b.resources));
     this.audience = null;
     this.clock = b.config.clock;
@@ -198,9 +207,41 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
   public Tokens fetch(TokenRequirements requirements) throws IOException {
     String current = steppedUpScope != null ? steppedUpScope : scope;
     String widened = requirements.scopeWith(current);
-    Tokens tokens = fetch(widened, requirements.claims());
+    Tokens tokens;
+    try {
+      tokens = fetch(widened, requirements.claims());
+    } catch (RefreshFailedException e) {
+      // A resource server chose what this request asked for: its refusal fails the calls that
+      // wait for it, and never the session for good.
+      throw new IOException("the token request for a resource server's challenge failed", e);
+    }
     if (widened != null && !widened.equals(current)) steppedUpScope = widened;
     return tokens;
+  }
+
+  /**
+   * True for claims, and for a scope challenge whose scopes are all configured or allowed by {@code
+   * stepUpScopes}.
+   */
+  @Override
+  public boolean accepts(TokenRequirements requirements) {
+    String challenged = requirements.scope();
+    if (challenged == null) return true;
+    for (String each : challenged.split(" ")) {
+      if (!each.isEmpty() && !allowedScopes.contains(each)) return false;
+    }
+    return true;
+  }
+
+  private static Set<String> allowedScopes(@Nullable String scope, @Nullable String stepUp) {
+    Set<String> allowed = new HashSet<>();
+    for (String scopes : new String[] {scope, stepUp}) {
+      if (scopes == null) continue;
+      for (String each : scopes.split(" ")) {
+        if (!each.isEmpty()) allowed.add(each);
+      }
+    }
+    return Collections.unmodifiableSet(allowed);
   }
 
   private Tokens fetch(@Nullable String scope, @Nullable String claims) throws IOException {
@@ -234,33 +275,47 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
   }
 
   /**
-   * Refreshes with the refresh token that the last answer carried, if there is one; exchanges the
-   * subject token if there is none, or if the server rejects it ({@code invalid_grant}: it expired,
-   * or was revoked). Any other failure of the refresh is thrown, and the refresh token is kept for
-   * the next fetch.
+   * Refreshes with the refresh token that the last answer carried, if it was issued for the subject
+   * token the source gives now; exchanges the subject token otherwise, or if the server rejects the
+   * refresh token ({@code invalid_grant}: it expired, or was revoked). The subject token is read
+   * first, every time: a subject that signed out (its source throws) or changed gets no token from
+   * an older subject's refresh token. Any other failure of the refresh is thrown, and the refresh
+   * token is kept for the next fetch.
    */
   private Tokens refreshOrExchange(@Nullable String scope, @Nullable String claims)
       throws IOException {
     ClientAuth client = Objects.requireNonNull(clientAuth);
-    String kept = refreshToken.get();
+    // Read once per fetch, not per request: a DPoP nonce resend sends the same tokens.
+    String subject = Objects.requireNonNull(subjectToken).token();
+    String subjectHash = ByteString.encodeUtf8(subject).sha256().hex();
+    KeptRefreshToken kept = refreshToken.get();
+    if (kept != null && !kept.subjectHash.equals(subjectHash)) {
+      refreshToken.compareAndSet(kept, null); // Issued for another subject token: never use it.
+      kept = null;
+    }
     if (kept != null) {
+      KeptRefreshToken used = kept;
       try {
         return keepRefreshToken(
             exchange.exchange(
                 server.tokenEndpoint(),
                 endpoint ->
                     TokenRequests.refresh(
-                        endpoint, client, server.authMethodsSupported(), kept, null, claims),
+                        endpoint,
+                        client,
+                        server.authMethodsSupported(),
+                        used.refreshToken,
+                        null,
+                        claims),
                 Grant.REFRESH_TOKEN,
-                "the refresh token and the client's credentials"));
+                "the refresh token and the client's credentials"),
+            subjectHash);
       } catch (RefreshRejectedException rejected) {
         // The subject token may still be good: exchange it again. Never seen by the manager,
         // which would take it for a signed-out session.
-        refreshToken.compareAndSet(kept, null);
+        refreshToken.compareAndSet(used, null);
       }
     }
-    // Read once per exchange, not per request: a DPoP nonce resend sends the same tokens.
-    String subject = Objects.requireNonNull(subjectToken).token();
     String actor = actorToken != null ? actorToken.token() : null;
     return keepRefreshToken(
         exchange.exchange(
@@ -280,14 +335,26 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
                     scope,
                     claims),
             Grant.TOKEN_EXCHANGE,
-            "the subject token and the client's credentials"));
+            "the subject token and the client's credentials"),
+        subjectHash);
   }
 
   /** Keeps the refresh token in {@code tokens}, if they have one, for the next fetch. */
-  private Tokens keepRefreshToken(Tokens tokens) {
+  private Tokens keepRefreshToken(Tokens tokens, String subjectHash) {
     String received = tokens.refreshToken();
-    if (received != null) refreshToken.set(received);
+    if (received != null) refreshToken.set(new KeptRefreshToken(received, subjectHash));
     return tokens;
+  }
+
+  /** A token exchange's refresh token, and a hash of the subject token it was issued for. */
+  private static final class KeptRefreshToken {
+    final String refreshToken;
+    final String subjectHash;
+
+    KeptRefreshToken(String refreshToken, String subjectHash) {
+      this.refreshToken = refreshToken;
+      this.subjectHash = subjectHash;
+    }
   }
 
   /**
@@ -335,6 +402,7 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
   public static final class ClientCredentialsBuilder {
     final HelperConfig config = new HelperConfig("token");
     @Nullable String scope;
+    @Nullable String stepUpScopes;
     final List<String> resources = new ArrayList<>();
     @Nullable String audience;
 
@@ -431,6 +499,19 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
       return this;
     }
 
+    /**
+     * The scopes that a resource server's scope challenge ({@code error="insufficient_scope"}) may
+     * add to the ones asked for, space-separated: none by default, so a challenge goes to the
+     * caller. With them, a challenge for scopes among these (and the configured ones) makes one
+     * token request for the union, which later requests keep; any other scope is never asked for.
+     */
+    public ClientCredentialsBuilder stepUpScopes(String scopes) {
+      Objects.requireNonNull(scopes, "scopes == null");
+      if (scopes.trim().isEmpty()) throw new IllegalArgumentException("stepUpScopes is empty");
+      this.stepUpScopes = scopes;
+      return this;
+    }
+
     /** The scope to ask for, space-separated. By default none is sent. */
     public ClientCredentialsBuilder scope(String scope) {
       this.scope = OAuth2RefreshApi.Builder.checkScope(scope);
@@ -502,6 +583,7 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
     @Nullable String assertionAudience;
     long assertionLifetimeMillis = TimeUnit.MINUTES.toMillis(5);
     @Nullable String scope;
+    @Nullable String stepUpScopes;
 
     JwtBearerBuilder() {}
 
@@ -579,6 +661,19 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
       Objects.requireNonNull(unit, "unit == null");
       if (lifetime <= 0L) throw new IllegalArgumentException("lifetime <= 0: " + lifetime);
       this.assertionLifetimeMillis = unit.toMillis(lifetime);
+      return this;
+    }
+
+    /**
+     * The scopes that a resource server's scope challenge ({@code error="insufficient_scope"}) may
+     * add to the ones asked for, space-separated: none by default, so a challenge goes to the
+     * caller. With them, a challenge for scopes among these (and the configured ones) makes one
+     * token request for the union, which later requests keep; any other scope is never asked for.
+     */
+    public JwtBearerBuilder stepUpScopes(String scopes) {
+      Objects.requireNonNull(scopes, "scopes == null");
+      if (scopes.trim().isEmpty()) throw new IllegalArgumentException("stepUpScopes is empty");
+      this.stepUpScopes = scopes;
       return this;
     }
 
@@ -707,6 +802,7 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
     final List<String> audiences = new ArrayList<>();
     final List<String> resources = new ArrayList<>();
     @Nullable String scope;
+    @Nullable String stepUpScopes;
 
     TokenExchangeBuilder() {}
 
@@ -845,6 +941,19 @@ public final class OAuth2TokenSource implements TokenSourceWithRequirements, Use
      */
     public TokenExchangeBuilder resource(String resource) {
       resources.add(HelperConfig.checkResource(resource));
+      return this;
+    }
+
+    /**
+     * The scopes that a resource server's scope challenge ({@code error="insufficient_scope"}) may
+     * add to the ones asked for, space-separated: none by default, so a challenge goes to the
+     * caller. With them, a challenge for scopes among these (and the configured ones) makes one
+     * token request for the union, which later requests keep; any other scope is never asked for.
+     */
+    public TokenExchangeBuilder stepUpScopes(String scopes) {
+      Objects.requireNonNull(scopes, "scopes == null");
+      if (scopes.trim().isEmpty()) throw new IllegalArgumentException("stepUpScopes is empty");
+      this.stepUpScopes = scopes;
       return this;
     }
 

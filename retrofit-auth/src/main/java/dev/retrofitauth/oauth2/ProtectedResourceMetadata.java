@@ -134,9 +134,17 @@ public final class ProtectedResourceMetadata {
       throw new IOException(
           where + ", named by the 401 from " + origin + ", is cleartext http: it is not read");
     }
+    if (!origin(url).equals(origin)) {
+      // Not fetched at all: the request would carry the app's interceptors and cookies elsewhere.
+      throw new IOException(
+          where + ", named by the 401 from " + origin + ", is on another origin: it is not read");
+    }
     ProtectedResourceMetadata metadata = fetch(url, where, new TokenEndpointClient(client));
     HttpUrl claimed = HttpUrl.parse(metadata.resource);
-    if (claimed == null || claimed.fragment() != null || !origin(claimed).equals(origin)) {
+    if (claimed == null
+        || claimed.fragment() != null
+        || !origin(claimed).equals(origin)
+        || !pathCovers(claimed.encodedPath(), response.request().url().encodedPath())) {
       throw new IOException(
           where
               + " is for resource "
@@ -146,6 +154,15 @@ public final class ProtectedResourceMetadata {
               + ", which answered 401 and named it: it is not used (RFC 9728 §3.3)");
     }
     return metadata;
+  }
+
+  /**
+   * True if a resource at {@code resourcePath} covers a request to {@code requestPath}: the same
+   * path, or one below it, so that another path on a shared host cannot speak for this API.
+   */
+  private static boolean pathCovers(String resourcePath, String requestPath) {
+    String base = resourcePath.endsWith("/") ? resourcePath : resourcePath + "/";
+    return requestPath.equals(resourcePath) || requestPath.startsWith(base) || base.equals("/");
   }
 
   /**

@@ -23,7 +23,8 @@ public interface SecurityTokenSource {
    * The access token that {@code manager} holds when the exchange is sent, such as the user's token
    * from the session that called this server, or this service's own machine token. It is read as it
    * is, never refreshed here: a manager refreshes its token on its own calls. If {@code manager} is
-   * signed out, the exchange fails with an {@link IOException} and nothing is sent.
+   * signed out, or its token has expired, the exchange fails with an {@link IOException} and
+   * nothing is sent.
    */
   static SecurityTokenSource of(RefreshManager manager) {
     Objects.requireNonNull(manager, "manager == null");
@@ -34,6 +35,12 @@ public interface SecurityTokenSource {
         if (tokens == null) {
           throw new IOException(
               "the manager whose token is to be exchanged is signed out: sign it in first");
+        }
+        if (tokens.hasExpiry() && tokens.expiresAtMillis() <= System.currentTimeMillis()) {
+          // Sent, it would get invalid_grant, which ends the exchanging session for good.
+          throw new IOException(
+              "the token to be exchanged has expired, and was not sent: its manager refreshes it"
+                  + " on its next call");
         }
         return tokens.accessToken();
       }

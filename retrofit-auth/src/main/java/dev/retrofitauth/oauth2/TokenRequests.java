@@ -137,7 +137,7 @@ final class TokenRequests {
       throws IOException {
     Request.Builder request =
         new Request.Builder().url(endpoint).header("Accept", "application/json");
-    if (client != null) client.apply(request, form, tokenEndpoint, serverMethods);
+    if (client != null) client.apply(request, form, endpoint, tokenEndpoint, serverMethods);
     return request.post(form.build()).build();
   }
 }

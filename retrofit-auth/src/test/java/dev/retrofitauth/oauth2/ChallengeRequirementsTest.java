@@ -97,12 +97,15 @@ final class ChallengeRequirementsTest {
   }
 
   private OAuth2TokenSource source(String scope) {
+    return builder(scope).build();
+  }
+
+  private OAuth2TokenSource.ClientCredentialsBuilder builder(String scope) {
     return OAuth2TokenSource.clientCredentials()
         .tokenEndpoint(server.url("/oauth/token").toString())
         .clientId("worker")
         .clientSecret("s3cret")
-        .scope(scope)
-        .build();
+        .scope(scope);
   }
 
   private Api api(RefreshManager auth) {
@@ -198,7 +201,8 @@ final class ChallengeRequirementsTest {
   @Test
   void aScopeChallengeWidensATokenSourcesScopeOnceAndTheScopeStays() throws Exception {
     challenger = token -> token.contains("read+write") ? null : scopeChallenge("read write");
-    RefreshManager auth = RefreshManager.builder().tokenSource(source("read")).build();
+    RefreshManager auth =
+        RefreshManager.builder().tokenSource(builder("read").stepUpScopes("write").build()).build();
     Api api = api(auth);
 
     assertEquals("ok", api.data().execute().body());
@@ -216,10 +220,72 @@ final class ChallengeRequirementsTest {
   @Test
   void aScopeChallengeIsBoundedToOneExtraTokenRequestPerCall() throws Exception {
     challenger = token -> scopeChallenge("admin"); // Never granted.
-    RefreshManager auth = RefreshManager.builder().tokenSource(source("read")).build();
+    RefreshManager auth =
+        RefreshManager.builder().tokenSource(builder("read").stepUpScopes("admin").build()).build();
     assertEquals(401, api(auth).data().execute().code());
     assertEquals(2, tokenRequests.size());
     assertEquals("read admin", tokenRequests.get(1).get("scope"));
+  }
+
+  @Test
+  void aScopeTheAppDidNotAllowIsNeverAskedForAndTheChallengeGoesToTheCaller() throws Exception {
+    // A hostile or confused API asks for a broader scope than the app allows for step-up.
+    challenger = token -> scopeChallenge("read cloud-platform");
+    RefreshManager auth =
+        RefreshManager.builder().tokenSource(builder("read").stepUpScopes("write").build()).build();
+    assertEquals(401, api(auth).data().execute().code());
+    assertEquals(1, tokenRequests.size(), "only the first token");
+    assertEquals("read", tokenRequests.get(0).get("scope"));
+    // Without stepUpScopes, no scope challenge is answered at all.
+    RefreshManager plain = RefreshManager.builder().tokenSource(source("read")).build();
+    challenger = token -> scopeChallenge("read write");
+    assertEquals(401, api(plain).data().execute().code());
+    assertEquals(2, tokenRequests.size());
+  }
+
+  @Test
+  void aRefusedChallengeRequestFailsItsCallsButNeverTheSessionForGood() throws Exception {
+    AtomicInteger refusals = new AtomicInteger(1);
+    server.setDispatcher(
+        new okhttp3.mockwebserver.Dispatcher() {
+          @Override
+          public MockResponse dispatch(RecordedRequest request) {
+            if (request.getPath().startsWith("/oauth/token")) {
+              Map<String, String> form = Jose.form(request);
+              tokenRequests.add(form);
+              if (form.containsKey("claims") && refusals.getAndDecrement() > 0) {
+                return new MockResponse()
+                    .setResponseCode(400)
+                    .setHeader("Content-Type", "application/json")
+                    .setBody("{\"error\":\"invalid_scope\"}"); // Permanent, for a plain fetch.
+              }
+              return json(
+                  "{\"access_token\":\"token-"
+                      + issued.incrementAndGet()
+                      + (form.containsKey("claims") ? "-claims" : "")
+                      + "\",\"token_type\":\"Bearer\"}");
+            }
+            String token = request.getHeader("Authorization").substring("Bearer ".length());
+            return token.contains("-claims")
+                ? new MockResponse().setBody("ok")
+                : new MockResponse()
+                    .setResponseCode(401)
+                    .setHeader("WWW-Authenticate", claimsChallenge());
+          }
+        });
+    RefreshManager auth =
+        RefreshManager.builder()
+            .tokenSource(source("read"))
+            .refreshBackoff(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS)
+            .build();
+    Api api = api(auth);
+    IOException refused =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IOException.class, () -> api.data().execute());
+    assertEquals(
+        "Token request failed: the token request for a resource server's challenge failed",
+        refused.getMessage());
+    assertEquals("ok", api.data().execute().body(), "the session asks again on the next call");
   }
 
   @Test

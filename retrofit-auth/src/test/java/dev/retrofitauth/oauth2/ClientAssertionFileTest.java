@@ -73,10 +73,10 @@ final class ClientAssertionFileTest {
 
   @Test
   void anExpiredAssertionFailsByTheFilesNameAndNoTokenRequestIsSent() throws Exception {
-    write(jwt("platform-old", -60));
+    write(jwt("platform-old", 10)); // Not yet expired, but within the 30 s margin.
     IOException e = assertThrows(IOException.class, () -> source().fetch());
     assertTrue(
-        e.getMessage().startsWith("the client assertion in " + file + " expired at "),
+        e.getMessage().startsWith("the client assertion in " + file + " expires at "),
         e.getMessage());
     assertTrue(
         e.getMessage()

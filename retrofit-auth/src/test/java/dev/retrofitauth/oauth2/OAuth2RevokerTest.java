@@ -181,6 +181,48 @@ final class OAuth2RevokerTest {
     assertEquals(List.of("accepted"), answers);
   }
 
+  /**
+   * Metadata that puts the revocation endpoint on another server than the token endpoint: an
+   * assertion for the token endpoint is not sent there, where it could be replayed.
+   */
+  @Test
+  void anAssertionForTheTokenEndpointIsNeverSentToAnotherOrigin() throws Exception {
+    MockWebServer elsewhere = new MockWebServer();
+    elsewhere.start();
+    try {
+      String issuer = server.url("/realms/demo").toString();
+      server.enqueue(
+          json(
+              200,
+              "{\"issuer\":\""
+                  + issuer
+                  + "\",\"token_endpoint\":\""
+                  + server.url("/oauth/token")
+                  + "\",\"revocation_endpoint\":\""
+                  + elsewhere.url("/revoke")
+                  + "\"}"));
+      OAuth2Revoker revoker =
+          OAuth2Revoker.builder()
+              .issuer(issuer)
+              .allowCleartext(true)
+              .clientId("my app")
+              .privateKey(Alg.RS256.keys.getPrivate(), "key-1")
+              .build();
+      IOException e = assertThrows(IOException.class, () -> revoker.revoke(SESSION));
+      assertEquals(
+          "a client assertion for the token endpoint "
+              + server.url("/oauth/token")
+              + " would go to "
+              + elsewhere.url("/revoke")
+              + ", on another origin, where it could be replayed; it was not sent: set"
+              + " assertionAudience(url) if that server is meant to receive it",
+          e.getMessage());
+      assertEquals(0, elsewhere.getRequestCount());
+    } finally {
+      elsewhere.shutdown();
+    }
+  }
+
   @Test
   void withOnlyARevocationEndpointAClientAssertionNeedsItsAudienceSet() throws Exception {
     IllegalStateException e =

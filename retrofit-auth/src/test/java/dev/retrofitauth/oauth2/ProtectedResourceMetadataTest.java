@@ -4,6 +4,7 @@ import static dev.retrofitauth.oauth2.OAuth2RefreshApiTest.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.nimbusds.jwt.SignedJWT;
 import dev.retrofitauth.Tokens;
@@ -466,7 +467,10 @@ final class ProtectedResourceMetadataTest {
     assertEquals(0, second.getRequestCount());
   }
 
-  /** The 401 names metadata on another origin, about that origin: it is not about this API. */
+  /**
+   * The 401 names metadata on another origin: it is not read at all, since the request would carry
+   * the app's interceptors and cookies there.
+   */
   @Test
   void resourceMetadataOfAnotherOriginIsRefused() throws Exception {
     MockWebServer other = new MockWebServer();
@@ -489,17 +493,31 @@ final class ProtectedResourceMetadataTest {
       assertEquals(
           "the protected resource metadata at "
               + metadataUrl
-              + " is for resource "
-              + other.url("/v1")
-              + ", not for "
+              + ", named by the 401 from "
               + apiOrigin
-              + ", which answered 401 and named it: it is not used (RFC 9728 §3.3)",
+              + ", is on another origin: it is not read",
           e.getMessage());
-      assertEquals(1, other.getRequestCount());
+      assertEquals(0, other.getRequestCount());
       assertEquals(0, second.getRequestCount());
     } finally {
       other.shutdown();
     }
+  }
+
+  /** Same origin, but a resource at another path: it does not speak for the API that was called. */
+  @Test
+  void resourceMetadataForAnotherPathOfTheOriginIsRefused() throws Exception {
+    apiResponses.put(PRM, json(200, metadata(api.url("/billing").toString(), secondIssuer)));
+    String challenge = "Bearer resource_metadata=\"" + api.url(PRM) + "\"";
+    try (Response response =
+        unauthorized(new OkHttpClient(), api.url("/v1/me").toString(), challenge)) {
+      IOException e =
+          assertThrows(
+              IOException.class,
+              () -> ProtectedResourceMetadata.fromChallenge(response, new OkHttpClient()));
+      assertTrue(e.getMessage().contains("is for resource " + api.url("/billing")), e.getMessage());
+    }
+    assertEquals(0, second.getRequestCount());
   }
 
   @Test

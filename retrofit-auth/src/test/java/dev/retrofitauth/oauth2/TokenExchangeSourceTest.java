@@ -352,6 +352,37 @@ final class TokenExchangeSourceTest {
   }
 
   @Test
+  void aRefreshTokenServesOnlyTheSubjectItWasIssuedForAndNeverOneThatSignedOut() throws Exception {
+    server.enqueue(json(200, "{\"access_token\":\"orders-alice\",\"refresh_token\":\"rt-alice\"}"));
+    server.enqueue(json(200, "{\"access_token\":\"orders-bob\"}"));
+    java.util.concurrent.atomic.AtomicReference<String> subject =
+        new java.util.concurrent.atomic.AtomicReference<>("token-of-alice");
+    OAuth2TokenSource source =
+        exchange()
+            .clientSecret("s3cret")
+            .subjectToken(
+                () -> {
+                  String current = subject.get();
+                  if (current == null) throw new IOException("the user signed out");
+                  return current;
+                })
+            .build();
+
+    assertEquals("orders-alice", source.fetch().accessToken());
+    subject.set(null); // Alice signed out: her refresh token must not mint another token.
+    assertEquals(
+        "the user signed out", assertThrows(IOException.class, source::fetch).getMessage());
+    assertEquals(1, server.getRequestCount());
+
+    subject.set("token-of-bob"); // Bob signed in: Alice's refresh token is not his.
+    assertEquals("orders-bob", source.fetch().accessToken());
+    server.takeRequest();
+    Map<String, String> bob = Jose.form(server.takeRequest());
+    assertEquals(EXCHANGE, bob.get("grant_type"));
+    assertEquals("token-of-bob", bob.get("subject_token"));
+  }
+
+  @Test
   void returnedRefreshTokenIsUsedOnTheNextFetchAndRotates() throws Exception {
     server.enqueue(json(200, "{\"access_token\":\"orders-1\",\"refresh_token\":\"rt-1\"}"));
     server.enqueue(json(200, "{\"access_token\":\"orders-2\",\"refresh_token\":\"rt-2\"}"));
