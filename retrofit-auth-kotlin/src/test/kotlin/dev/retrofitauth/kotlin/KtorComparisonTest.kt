@@ -150,11 +150,12 @@ class KtorComparisonTest {
     assertEquals(0, ours.reusedRefreshTokens)
 
     // Ktor 3.2.3 runs refreshTokens in the caller's coroutine: the cancelled caller takes the
-    // rotated tokens with it, and the next refresh presents the old refresh token again.
+    // rotated tokens with it, and the next refresh presents the old refresh token again. Its storm
+    // column is reported, not pinned: its single flight is a race (a run made 2 refreshes in one
+    // expiry), which a rotating server without reuse of the same token survives.
     val ktor = outcomes[1]
-    assertEquals(listOf(1, 1, 1), ktor.refreshesPerExpiry, "Ktor's own single flight")
-    assertEquals(0, ktor.failedStormCalls)
     assertEquals(false, ktor.callAfterCancellation)
+    assertEquals(false, ktor.callAfterNextExpiry)
     assertEquals(1, ktor.reusedRefreshTokens)
   }
 
