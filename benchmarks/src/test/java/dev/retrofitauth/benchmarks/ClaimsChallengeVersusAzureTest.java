@@ -161,6 +161,11 @@ final class ClaimsChallengeVersusAzureTest {
           public Tokens fetch(dev.retrofitauth.TokenRequirements requirements) throws IOException {
             return Tokens.of(requestToken(requirements.claims()));
           }
+
+          @Override
+          public boolean accepts(dev.retrofitauth.TokenRequirements requirements) {
+            return true;
+          }
         };
     RefreshManager auth = RefreshManager.builder().tokenSource(source).build();
     Api api =
