@@ -5,6 +5,7 @@ import dev.retrofitauth.RefreshManager
 import dev.retrofitauth.Tokens
 import dev.retrofitauth.fleet.FleetServer
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.locks.LockSupport
 import okhttp3.Dispatcher
 import okhttp3.OkHttpClient
 import retrofit2.Retrofit
@@ -90,11 +91,14 @@ class RotatingApp(val server: FleetServer) {
   }
 }
 
-/** Waits until [condition] holds, checking every millisecond, or fails after 30 s with [what]. */
+/**
+ * Waits until [condition] holds, or fails after 30 s with [what]: a condition with a deadline, as
+ * the core's `Await.until`, never a pause for something to happen.
+ */
 fun awaitUntil(what: String, condition: () -> Boolean) {
   val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30)
   while (!condition()) {
     if (System.nanoTime() > deadline) throw AssertionError("timed out waiting: $what")
-    Thread.sleep(1)
+    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1))
   }
 }
